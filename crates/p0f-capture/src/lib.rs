@@ -1,0 +1,1 @@
+//! Packet sources: capture files, filters and (later) live capture.

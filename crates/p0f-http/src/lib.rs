@@ -1,0 +1,1 @@
+//! HTTP/1.x fingerprinting as p0f 3.09b does it.
