@@ -1,1 +1,154 @@
-fn main() {}
+//! `p0f`: the p0f-rs command, a drop-in replacement for p0f 3.09b.
+//!
+//! This binary only wires things together: options, the signature
+//! database, a packet source, the engine and the two text outputs. Every
+//! decision about packets lives in `p0f-engine`.
+
+mod args;
+mod output;
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use p0f_capture::{BpfFilter, CaptureFile, DefaultFilter, FilterError};
+use p0f_engine::{Config, Engine};
+use p0f_sigdb::Database;
+
+use args::Args;
+use output::{LogFile, Output};
+
+fn main() -> ExitCode {
+    let args = match Args::parse_env() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let stdout = io::stdout();
+    let mut console = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let _ = writeln!(console, "--- p0f-rs {} (p0f 3.09b compatible) ---\n", env!("CARGO_PKG_VERSION"));
+    match run(&args, &mut console) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            let _ = console.flush();
+            eprintln!("[-] ERROR: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How packets are selected before the engine sees them.
+enum PacketFilter {
+    Default(DefaultFilter),
+    Compiled(BpfFilter),
+}
+
+fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
+    args.check_supported()?;
+    let db = load_database(args.fp_file.as_deref())?;
+    let _ = writeln!(
+        console,
+        "[+] Loaded {} signatures from {}.",
+        db.sig_count(),
+        match &args.fp_file {
+            Some(p) => format!("'{p}'"),
+            None => "the built-in database".to_string(),
+        }
+    );
+    let read_file = args.read_file.as_deref().ok_or("no packet source: use -r FILE to read a capture")?;
+    let mut capture =
+        CaptureFile::open(read_file).map_err(|e| format!("cannot read capture file '{read_file}': {e}"))?;
+    let _ = writeln!(console, "[+] Will read pcap data from file '{read_file}'.");
+    let dlt = capture.link_type();
+    let filter = build_filter(args.filter.as_deref(), &capture, dlt, console)?;
+    let mut log = match &args.log_file {
+        Some(path) => {
+            let log = LogFile::open(Path::new(path))?;
+            let _ = writeln!(console, "[+] Log file '{path}' opened for writing.");
+            Some(log)
+        }
+        None => None,
+    };
+    let _ = writeln!(console, "[+] Processing capture data.\n");
+
+    let cfg = Config {
+        max_conn: args.limits.0,
+        max_hosts: args.limits.1,
+        conn_max_age: args.timeouts.0,
+        host_idle_limit: args.timeouts.1,
+        bug_compat: args.bug_compat,
+        offline: true,
+    };
+    let mut engine = Engine::new(Arc::new(db), cfg, dlt);
+    let mut out = Output::new(console, log.as_mut());
+    loop {
+        let packet = match capture.next_packet() {
+            Ok(Some(p)) => p,
+            Ok(None) => break,
+            Err(e) => {
+                // libpcap stops at a damaged record too; what was read stands.
+                out.warning(&format!("capture file '{read_file}' ends early: {e}"));
+                break;
+            }
+        };
+        let pass = match &filter {
+            PacketFilter::Default(f) => f.matches(packet.data, packet.len),
+            PacketFilter::Compiled(f) => f.matches(&packet),
+        };
+        if pass {
+            engine.process(packet.ts_sec, packet.ts_usec, packet.len, packet.data, &mut out);
+        }
+    }
+    out.finish().map_err(|e| format!("cannot write output: {e}"))?;
+    drop(out);
+    if let Some(log) = log.as_mut() {
+        log.flush().map_err(|e| format!("cannot write log file: {e}"))?;
+    }
+    let _ = writeln!(console, "\nAll done. Processed {} packets.", engine.packets());
+    console.flush().map_err(|e| format!("cannot write to standard output: {e}"))
+}
+
+fn load_database(path: Option<&str>) -> Result<Database, String> {
+    match path {
+        Some(p) => Database::load(Path::new(p)).map_err(|e| e.to_string()),
+        None => Ok(Database::builtin()),
+    }
+}
+
+fn build_filter(
+    user: Option<&str>,
+    capture: &CaptureFile,
+    dlt: u32,
+    console: &mut impl Write,
+) -> Result<PacketFilter, String> {
+    let vlan = dlt == p0f_wire_dlt::EN10MB;
+    let Some(rule) = user else {
+        let _ = writeln!(console, "[+] Default packet filtering configured{}.", if vlan { " [+VLAN]" } else { "" });
+        return Ok(PacketFilter::Default(DefaultFilter::for_capture(capture)));
+    };
+    let composite = p0f_capture::p0f_rule(Some(rule), dlt);
+    let (compiled, with_vlan) = match BpfFilter::compile(&composite, dlt) {
+        Ok(f) => (f, vlan),
+        Err(FilterError::Syntax(_)) if vlan => {
+            // As p0f: retry without the VLAN half before giving up.
+            let plain = format!("tcp and ({rule})");
+            (BpfFilter::compile(&plain, dlt).map_err(|e| filter_error(rule, &e))?, false)
+        }
+        Err(e) => return Err(filter_error(rule, &e)),
+    };
+    let _ = writeln!(console, "[+] Custom filtering rule enabled: {rule}{}", if with_vlan { " [+VLAN]" } else { "" });
+    Ok(PacketFilter::Compiled(compiled))
+}
+
+fn filter_error(rule: &str, e: &FilterError) -> String {
+    if matches!(e, FilterError::Syntax(_)) {
+        format!("bad filter expression '{rule}': {e} (see 'man pcap-filter' for the syntax)")
+    } else {
+        format!("cannot use filter expression '{rule}': {e}")
+    }
+}
+
+/// libpcap's Ethernet link type.
+mod p0f_wire_dlt {
+    pub const EN10MB: u32 = 1;
+}

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::tcp_match::TcpIndex;
+
 /// TCP/IP quirk bits. The values are p0f's own so that a set of quirks means
 /// the same thing in every component (and in debug output people compare).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -298,4 +300,6 @@ pub struct Database {
     pub http_request: Vec<HttpRecord>,
     pub http_response: Vec<HttpRecord>,
     pub ua_os: Vec<UaOs>,
+    /// TCP records bucketed by option layout (filled in by the parser).
+    pub tcp_index: TcpIndex,
 }

@@ -1,0 +1,220 @@
+//! The command line: p0f 3.09b's options, plus `--bug-compat`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+const AFTER_HELP: &str = "\
+FILTER is an optional tcpdump-style expression (see 'man pcap-filter') that
+narrows what is looked at, e.g. 'dst port 25'. It needs the libpcap runtime
+(Debian package libpcap0.8); without a filter no libpcap is needed.
+
+Without -f, the signature database built into this program is used; it
+holds the same signatures as p0f 3.09b's stock p0f.fp.
+
+Deliberate differences from p0f 3.09b (bug fixes) are listed in
+docs/compat.md; --bug-compat turns all of them off.";
+
+/// Passive OS fingerprinting: a p0f 3.09b compatible fingerprinter.
+#[derive(Parser, Debug)]
+#[command(name = "p0f", version, after_help = AFTER_HELP, disable_help_flag = false)]
+struct Cli {
+    /// Listen on the given network interface
+    #[arg(short = 'i', value_name = "IFACE", help_heading = "Network interface options")]
+    iface: Option<String>,
+    /// Read packets from a capture file (pcap or pcapng)
+    #[arg(short = 'r', value_name = "FILE", help_heading = "Network interface options")]
+    read_file: Option<String>,
+    /// Put the listening interface in promiscuous mode
+    #[arg(short = 'p', help_heading = "Network interface options")]
+    promisc: bool,
+    /// List the available network interfaces and exit
+    #[arg(short = 'L', help_heading = "Network interface options")]
+    list: bool,
+
+    /// Read the signature database from FILE (default: built in)
+    #[arg(short = 'f', value_name = "FILE", help_heading = "Operating mode and output settings")]
+    fp_file: Option<String>,
+    /// Append one line per observation to FILE
+    #[arg(short = 'o', value_name = "FILE", help_heading = "Operating mode and output settings")]
+    log_file: Option<String>,
+    /// Answer API queries on the Unix socket at PATH
+    #[arg(short = 's', value_name = "PATH", help_heading = "Operating mode and output settings")]
+    api_sock: Option<String>,
+    /// Switch to USER (and chroot to its home) after start-up
+    #[arg(short = 'u', value_name = "USER", help_heading = "Operating mode and output settings")]
+    user: Option<String>,
+    /// Run in the background (requires -o or -s)
+    #[arg(short = 'd', help_heading = "Operating mode and output settings")]
+    daemon: bool,
+    /// Reproduce p0f 3.09b's output byte for byte, bugs included
+    #[arg(long = "bug-compat", help_heading = "Operating mode and output settings")]
+    bug_compat: bool,
+
+    /// Most API clients served at once, 1-100 [default: 20]
+    #[arg(short = 'S', value_name = "LIMIT", value_parser = clap::value_parser!(u32).range(1..=100),
+          help_heading = "Performance-related options")]
+    api_max: Option<u32>,
+    /// Connection age limit in seconds, host idle limit in minutes [default: 30,120]
+    #[arg(short = 't', value_name = "C,H", value_parser = parse_timeouts, help_heading = "Performance-related options")]
+    timeouts: Option<(u32, u32)>,
+    /// Most connections and hosts tracked [default: 1000,10000]
+    #[arg(short = 'm', value_name = "C,H", value_parser = parse_limits, help_heading = "Performance-related options")]
+    limits: Option<(u32, u32)>,
+
+    /// Optional packet filter expression (tcpdump syntax; quote it)
+    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    filter: Vec<String>,
+}
+
+/// Validated options.
+#[derive(Debug)]
+pub struct Args {
+    pub iface: Option<String>,
+    pub read_file: Option<String>,
+    pub promisc: bool,
+    pub list: bool,
+    pub fp_file: Option<String>,
+    pub log_file: Option<String>,
+    pub api_sock: Option<String>,
+    pub user: Option<String>,
+    pub daemon: bool,
+    pub bug_compat: bool,
+    pub api_max: Option<u32>,
+    pub timeouts: (u32, u32),
+    pub limits: (u32, u32),
+    pub filter: Option<String>,
+}
+
+fn parse_pair(s: &str, max: (u32, u32)) -> Result<(u32, u32), String> {
+    let bad = || format!("expected two numbers 'C,H' with C in 1..={} and H in 1..={}", max.0, max.1);
+    let (a, b) = s.split_once(',').ok_or_else(bad)?;
+    let a: u32 = a.trim().parse().map_err(|_| bad())?;
+    let b: u32 = b.trim().parse().map_err(|_| bad())?;
+    if a == 0 || a > max.0 || b == 0 || b > max.1 {
+        return Err(bad());
+    }
+    Ok((a, b))
+}
+
+fn parse_limits(s: &str) -> Result<(u32, u32), String> {
+    parse_pair(s, (100_000, 500_000))
+}
+
+fn parse_timeouts(s: &str) -> Result<(u32, u32), String> {
+    parse_pair(s, (1_000_000, 1_000_000))
+}
+
+impl Args {
+    /// Parses the process arguments; on error or `--help` the message has
+    /// been printed and the exit code is returned.
+    pub fn parse_env() -> Result<Args, ExitCode> {
+        Self::parse_from(std::env::args_os()).map_err(|e| {
+            let _ = e.print();
+            if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        })
+    }
+
+    pub fn parse_from<I, T>(items: I) -> Result<Args, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(items)?;
+        let usage = |msg: &str| Cli::command_error(clap::error::ErrorKind::ArgumentConflict, msg);
+        if cli.filter.len() > 1 {
+            return Err(usage("the filter expression must be a single argument (put it in quotes)"));
+        }
+        if cli.read_file.is_some() {
+            if cli.iface.is_some() {
+                return Err(usage("-i and -r are mutually exclusive"));
+            }
+            if cli.promisc {
+                return Err(usage("-p (promiscuous mode) makes no sense with -r"));
+            }
+            if cli.api_sock.is_some() {
+                return Err(usage("the API (-s) needs live capture, not -r"));
+            }
+            if cli.daemon {
+                return Err(usage("daemon mode (-d) and -r don't mix"));
+            }
+        }
+        if cli.api_max.is_some() && cli.api_sock.is_none() {
+            return Err(usage("-S only makes sense with -s"));
+        }
+        if cli.daemon && cli.log_file.is_none() && cli.api_sock.is_none() {
+            return Err(usage("daemon mode (-d) requires -o or -s"));
+        }
+        Ok(Args {
+            iface: cli.iface,
+            read_file: cli.read_file,
+            promisc: cli.promisc,
+            list: cli.list,
+            fp_file: cli.fp_file,
+            log_file: cli.log_file,
+            api_sock: cli.api_sock,
+            user: cli.user,
+            daemon: cli.daemon,
+            bug_compat: cli.bug_compat,
+            api_max: cli.api_max,
+            timeouts: cli.timeouts.unwrap_or((30, 120)),
+            limits: cli.limits.unwrap_or((1000, 10000)),
+            filter: cli.filter.into_iter().next(),
+        })
+    }
+
+    /// Refuses what this build cannot do yet, clearly.
+    pub fn check_supported(&self) -> Result<(), String> {
+        let live = self.iface.is_some() || self.list || self.promisc || self.api_sock.is_some() || self.daemon;
+        if live || (self.read_file.is_none() && self.user.is_some()) {
+            return Err("live capture, the API socket and daemon mode are not available in this \
+                        version of p0f-rs yet; use -r FILE to read a capture"
+                .into());
+        }
+        Ok(())
+    }
+}
+
+impl Cli {
+    fn command_error(kind: clap::error::ErrorKind, msg: &str) -> clap::Error {
+        use clap::CommandFactory;
+        Cli::command().error(kind, msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::parse_from(std::iter::once("p0f").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn offline_options() {
+        let a = parse(&["-r", "x.pcap", "-o", "log", "-m", "5,6", "-t", "7,8", "dst port 25"]).unwrap();
+        assert_eq!(a.read_file.as_deref(), Some("x.pcap"));
+        assert_eq!(a.log_file.as_deref(), Some("log"));
+        assert_eq!((a.limits, a.timeouts), ((5, 6), (7, 8)));
+        assert_eq!(a.filter.as_deref(), Some("dst port 25"));
+        assert!(!a.bug_compat);
+        assert!(parse(&["--bug-compat", "-r", "x"]).unwrap().bug_compat);
+    }
+
+    #[test]
+    fn rejects_what_p0f_rejects() {
+        assert!(parse(&["-r", "x", "dst", "port"]).is_err());
+        assert!(parse(&["-m", "0,5"]).is_err());
+        assert!(parse(&["-m", "100001,5"]).is_err());
+        assert!(parse(&["-t", "5"]).is_err());
+        assert!(parse(&["-r", "x", "-i", "eth0"]).is_err());
+        assert!(parse(&["-r", "x", "-r", "y"]).is_err());
+        assert!(parse(&["-S", "5"]).is_err());
+        assert!(parse(&["-d", "-i", "eth0"]).is_err());
+        assert!(parse(&["-q"]).is_err());
+    }
+}

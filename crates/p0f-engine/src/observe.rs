@@ -1,0 +1,182 @@
+//! Observations: what the engine reports, and p0f's two text renderings of
+//! them (the console block and the `-o` log line).
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::addr::HostAddr;
+
+/// One `key = value` line of an observation; `None` prints as `???`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field<'a> {
+    pub key: &'static str,
+    pub value: Option<&'a str>,
+}
+
+/// One observation about a connection's client or server.
+#[derive(Clone, Copy, Debug)]
+pub struct Observation<'a> {
+    /// `syn`, `syn+ack`, `mtu`, `uptime`, `http request`, `host change`...
+    pub kind: &'static str,
+    /// Packet time, seconds since the epoch (p0f's 32-bit clock).
+    pub time: u32,
+    /// The side that sent the SYN.
+    pub client: HostAddr,
+    pub client_port: u16,
+    pub server: HostAddr,
+    pub server_port: u16,
+    /// True when the observation is about the client.
+    pub about_client: bool,
+    pub fields: &'a [Field<'a>],
+}
+
+/// Where the engine sends what it finds.
+pub trait Sink {
+    fn observation(&mut self, obs: &Observation<'_>);
+    /// A one-line operator warning (p0f prints these as `[!] WARNING: ...`).
+    fn warning(&mut self, message: &str);
+}
+
+/// Collects values for up to four fields in one reusable buffer, so that
+/// building an observation does not allocate once the buffer has grown.
+#[derive(Default)]
+pub struct FieldBuf {
+    text: String,
+    spans: [(&'static str, Option<(usize, usize)>); 4],
+    len: usize,
+}
+
+impl FieldBuf {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.len = 0;
+    }
+
+    /// Adds a field whose value is written by `write`.
+    pub fn push_with(&mut self, key: &'static str, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.push_span(key, Some((start, self.text.len())));
+    }
+
+    pub fn push_str(&mut self, key: &'static str, value: Option<&str>) {
+        match value {
+            Some(v) => self.push_with(key, |s| s.push_str(v)),
+            None => self.push_span(key, None),
+        }
+    }
+
+    pub fn push_fmt(&mut self, key: &'static str, args: std::fmt::Arguments<'_>) {
+        self.push_with(key, |s| {
+            let _ = s.write_fmt(args);
+        });
+    }
+
+    fn push_span(&mut self, key: &'static str, span: Option<(usize, usize)>) {
+        if self.len < self.spans.len() {
+            self.spans[self.len] = (key, span);
+            self.len += 1;
+        } else {
+            debug_assert!(false, "more than four observation fields");
+        }
+    }
+
+    /// The fields collected so far, ready to put in an [`Observation`].
+    pub fn fields(&self) -> ([Field<'_>; 4], usize) {
+        let mut out = [Field { key: "", value: None }; 4];
+        for (slot, (key, span)) in out.iter_mut().zip(&self.spans[..self.len]) {
+            *slot = Field { key, value: span.map(|(a, b)| &self.text[a..b]) };
+        }
+        (out, self.len)
+    }
+}
+
+/// Writes an observation as p0f's console block.
+pub fn write_console_block(out: &mut impl Write, obs: &Observation<'_>) -> io::Result<()> {
+    writeln!(
+        out,
+        ".-[ {}/{} -> {}/{} ({}) ]-\n|",
+        obs.client, obs.client_port, obs.server, obs.server_port, obs.kind
+    )?;
+    let (who, addr, port) = if obs.about_client {
+        ("client", obs.client, obs.client_port)
+    } else {
+        ("server", obs.server, obs.server_port)
+    };
+    writeln!(out, "| {who:<8} = {addr}/{port}")?;
+    for f in obs.fields {
+        writeln!(out, "| {:<8} = {}", f.key, f.value.unwrap_or("???"))?;
+    }
+    out.write_all(b"|\n`----\n\n")
+}
+
+/// Writes an observation as one `-o` log line. `stamp` is the packet time
+/// already rendered as local `YYYY/MM/DD HH:MM:SS`.
+pub fn write_log_line(out: &mut impl Write, stamp: &str, obs: &Observation<'_>) -> io::Result<()> {
+    write!(
+        out,
+        "[{stamp}] mod={}|cli={}/{}|srv={}/{}|subj={}",
+        obs.kind,
+        obs.client,
+        obs.client_port,
+        obs.server,
+        obs.server_port,
+        if obs.about_client { "cli" } else { "srv" }
+    )?;
+    for f in obs.fields {
+        write!(out, "|{}={}", f.key, f.value.unwrap_or("???"))?;
+    }
+    out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample<'a>(fields: &'a [Field<'a>]) -> Observation<'a> {
+        Observation {
+            kind: "mtu",
+            time: 0,
+            client: HostAddr::v4([127, 0, 0, 1]),
+            client_port: 45156,
+            server: HostAddr::v4([127, 0, 0, 1]),
+            server_port: 8080,
+            about_client: true,
+            fields,
+        }
+    }
+
+    #[test]
+    fn console_block_layout() {
+        let fields = [Field { key: "link", value: None }, Field { key: "raw_mtu", value: Some("65535") }];
+        let mut out = Vec::new();
+        write_console_block(&mut out, &sample(&fields)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            ".-[ 127.0.0.1/45156 -> 127.0.0.1/8080 (mtu) ]-\n|\n| client   = 127.0.0.1/45156\n\
+             | link     = ???\n| raw_mtu  = 65535\n|\n`----\n\n"
+        );
+    }
+
+    #[test]
+    fn log_line_layout() {
+        let fields = [Field { key: "link", value: None }, Field { key: "raw_mtu", value: Some("65535") }];
+        let mut out = Vec::new();
+        write_log_line(&mut out, "2026/11/27 03:41:57", &sample(&fields)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "[2026/11/27 03:41:57] mod=mtu|cli=127.0.0.1/45156|srv=127.0.0.1/8080|subj=cli|link=???|raw_mtu=65535\n"
+        );
+    }
+
+    #[test]
+    fn field_buf_reuses_text() {
+        let mut b = FieldBuf::default();
+        b.push_str("os", None);
+        b.push_fmt("dist", format_args!("{}", 7));
+        let (f, n) = b.fields();
+        assert_eq!(n, 2);
+        assert_eq!(f[0], Field { key: "os", value: None });
+        assert_eq!(f[1].value, Some("7"));
+    }
+}

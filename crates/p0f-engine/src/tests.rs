@@ -1,0 +1,1 @@
+//! Engine-level tests: whole packets through flow logic to observations.
