@@ -170,23 +170,10 @@ fn syntax_error_is_reported() {
     assert!(BpfFilter::compile(&p0f_rule(Some("port 80"), 113), 113).is_ok());
 }
 
-/// The reader delivers exactly what libpcap's `pcap_next_ex` delivers
-/// (headers, bytes, and where reading stops) for every corpus capture.
-#[test]
-fn reader_agrees_with_libpcap() {
+mod lp {
     use std::ffi::{c_char, c_int, c_void, CString};
-    let files = corpus();
-    if files.is_empty() {
-        return;
-    }
-    // SAFETY: loading libpcap; signatures from pcap/pcap.h.
-    let lib = match unsafe { libloading::Library::new("libpcap.so.0.8") } {
-        Ok(l) => l,
-        Err(_) => {
-            eprintln!("note: libpcap not installed; skipping");
-            return;
-        }
-    };
+    use std::path::Path;
+
     #[repr(C)]
     struct Hdr {
         ts: libc::timeval,
@@ -197,63 +184,209 @@ fn reader_agrees_with_libpcap() {
     type NextEx = unsafe extern "C" fn(*mut c_void, *mut *const Hdr, *mut *const u8) -> c_int;
     type Close = unsafe extern "C" fn(*mut c_void);
     type Datalink = unsafe extern "C" fn(*mut c_void) -> c_int;
-    let (open, next, close, datalink) = unsafe {
-        (
-            *lib.get::<OpenOffline>(b"pcap_open_offline\0").unwrap(),
-            *lib.get::<NextEx>(b"pcap_next_ex\0").unwrap(),
-            *lib.get::<Close>(b"pcap_close\0").unwrap(),
-            *lib.get::<Datalink>(b"pcap_datalink\0").unwrap(),
-        )
+
+    pub struct Lp {
+        _lib: libloading::Library,
+        open: OpenOffline,
+        next: NextEx,
+        close: Close,
+        datalink: Datalink,
+    }
+
+    /// How a comparison ended.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum End {
+        BothFailOpen,
+        Eof,
+        Error,
+    }
+
+    impl Lp {
+        pub fn load() -> Option<Lp> {
+            // SAFETY: loading libpcap; signatures from pcap/pcap.h.
+            unsafe {
+                let lib = libloading::Library::new("libpcap.so.0.8").ok()?;
+                Some(Lp {
+                    open: *lib.get::<OpenOffline>(b"pcap_open_offline\0").ok()?,
+                    next: *lib.get::<NextEx>(b"pcap_next_ex\0").ok()?,
+                    close: *lib.get::<Close>(b"pcap_close\0").ok()?,
+                    datalink: *lib.get::<Datalink>(b"pcap_datalink\0").ok()?,
+                    _lib: lib,
+                })
+            }
+        }
+
+        /// Compare our reader with libpcap on one file: Err(description)
+        /// at the first difference.
+        pub fn compare(&self, path: &Path) -> Result<(End, usize), String> {
+            let c = CString::new(path.to_str().unwrap()).unwrap();
+            let mut errbuf = [0 as c_char; 256];
+            let p = unsafe { (self.open)(c.as_ptr(), errbuf.as_mut_ptr()) };
+            let ours = p0f_capture::CaptureFile::open(path);
+            let mut cf = match (p.is_null(), ours) {
+                (true, Err(_)) => return Ok((End::BothFailOpen, 0)),
+                (false, Ok(cf)) => cf,
+                (lnull, ours) => {
+                    if !lnull {
+                        unsafe { (self.close)(p) };
+                    }
+                    return Err(format!(
+                        "open: libpcap ok={} ours={:?}",
+                        !lnull,
+                        ours.map(|c| c.link_type())
+                    ));
+                }
+            };
+            let res = (|| {
+                if cf.link_type() as c_int != unsafe { (self.datalink)(p) } {
+                    return Err("link type differs".to_string());
+                }
+                let mut i = 0;
+                loop {
+                    let mut h: *const Hdr = std::ptr::null();
+                    let mut d: *const u8 = std::ptr::null();
+                    let rc = unsafe { (self.next)(p, &mut h, &mut d) };
+                    match (rc, cf.next_packet()) {
+                        (1, Ok(Some(pk))) => {
+                            let h = unsafe { &*h };
+                            let data =
+                                unsafe { std::slice::from_raw_parts(d, h.caplen as usize) };
+                            if (h.ts.tv_sec, h.ts.tv_usec as u32, h.caplen, h.len, data)
+                                != (pk.ts_sec, pk.ts_usec, pk.caplen, pk.len, pk.data)
+                            {
+                                return Err(format!(
+                                    "packet {i} differs: libpcap ({}, {}, {}, {}) ours ({}, {}, {}, {})",
+                                    h.ts.tv_sec, h.ts.tv_usec, h.caplen, h.len,
+                                    pk.ts_sec, pk.ts_usec, pk.caplen, pk.len
+                                ));
+                            }
+                        }
+                        (-2, Ok(None)) => return Ok((End::Eof, i)),
+                        (-1, Err(_)) => return Ok((End::Error, i)),
+                        (rc, ours) => {
+                            return Err(format!(
+                                "packet {i}: libpcap rc {rc}, ours {:?}",
+                                ours.map(|o| o.map(|p| p.caplen))
+                            ))
+                        }
+                    }
+                    i += 1;
+                }
+            })();
+            unsafe { (self.close)(p) };
+            res
+        }
+    }
+}
+
+/// The reader delivers exactly what libpcap's `pcap_next_ex` delivers
+/// (headers, bytes, and where reading stops) for every corpus capture.
+#[test]
+fn reader_agrees_with_libpcap() {
+    let files = corpus();
+    if files.is_empty() {
+        return;
+    }
+    let Some(lp) = lp::Lp::load() else {
+        eprintln!("note: libpcap not installed; skipping");
+        return;
     };
     let mut bad = 0;
-    let mut stopped_by_error = 0;
     for (path, _) in &files {
-        let c = CString::new(path.to_str().unwrap()).unwrap();
-        let mut errbuf = [0 as c_char; 256];
-        let p = unsafe { open(c.as_ptr(), errbuf.as_mut_ptr()) };
-        assert!(!p.is_null(), "{}", path.display());
-        let mut cf = CaptureFile::open(path).unwrap();
-        assert_eq!(cf.link_type() as c_int, unsafe { datalink(p) });
-        let mut i = 0;
-        loop {
-            let mut h: *const Hdr = std::ptr::null();
-            let mut d: *const u8 = std::ptr::null();
-            let rc = unsafe { next(p, &mut h, &mut d) };
-            let ours = cf.next_packet();
-            match (rc, ours) {
-                (1, Ok(Some(pk))) => {
-                    let h = unsafe { &*h };
-                    let data = unsafe { std::slice::from_raw_parts(d, h.caplen as usize) };
-                    if (h.ts.tv_sec, h.ts.tv_usec as u32, h.caplen, h.len, data)
-                        != (pk.ts_sec, pk.ts_usec, pk.caplen, pk.len, pk.data)
-                    {
-                        eprintln!("{}: packet {i} differs", path.display());
-                        bad += 1;
-                        break;
+        if let Err(e) = lp.compare(path) {
+            eprintln!("{}: {e}", path.display());
+            bad += 1;
+        }
+    }
+    eprintln!("reader vs libpcap: {} files, {bad} differ", files.len());
+    assert_eq!(bad, 0);
+}
+
+/// Differential fuzzing: damaged copies of corpus captures (header fields
+/// rewritten, bytes flipped, truncated) must read exactly as libpcap reads
+/// them, including open failures and where reading stops.
+#[test]
+fn damaged_files_agree_with_libpcap() {
+    let files = corpus();
+    if files.is_empty() {
+        return;
+    }
+    let Some(lp) = lp::Lp::load() else {
+        eprintln!("note: libpcap not installed; skipping");
+        return;
+    };
+    let iterations: usize = std::env::var("P0F_FUZZ_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    // Small captures of each format give the mutations something to hit.
+    let mut samples: Vec<Vec<u8>> = Vec::new();
+    for (path, _) in &files {
+        let d = std::fs::read(path).unwrap();
+        if d.len() <= 64 * 1024 {
+            samples.push(d);
+        }
+    }
+    let interesting: [u32; 12] = [
+        0, 1, 2, 3, 4, 12, 0xff, 0xffff, 65535, 262_144, 262_145, 0xffff_ffff,
+    ];
+    let dir = std::env::temp_dir().join(format!("p0f-capture-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = dir.join("f.pcap");
+    let mut bad = 0;
+    let mut ends = std::collections::BTreeMap::new();
+    for it in 0..iterations {
+        let mut d = samples[(rnd() % samples.len() as u64) as usize].clone();
+        let nmut = 1 + rnd() % 4;
+        for _ in 0..nmut {
+            if d.is_empty() {
+                break;
+            }
+            // Mostly near the start, where the headers are.
+            let span = if rnd() % 2 == 0 { d.len().min(256) } else { d.len() };
+            let pos = (rnd() % span as u64) as usize;
+            match rnd() % 5 {
+                0 => d[pos] ^= 1 << (rnd() % 8),
+                1 => d[pos] = rnd() as u8,
+                2 if pos + 4 <= d.len() => {
+                    let v = interesting[(rnd() % interesting.len() as u64) as usize];
+                    let b = if rnd() % 2 == 0 { v.to_le_bytes() } else { v.to_be_bytes() };
+                    d[pos..pos + 4].copy_from_slice(&b);
+                }
+                3 => d.truncate(pos),
+                _ => {
+                    // Align to 4 and rewrite a word (pcapng fields are aligned).
+                    let pos = pos & !3;
+                    if pos + 4 <= d.len() {
+                        let v = interesting[(rnd() % interesting.len() as u64) as usize];
+                        d[pos..pos + 4].copy_from_slice(&v.to_le_bytes());
                     }
                 }
-                (-2, Ok(None)) => break,
-                (-1, Err(_)) => {
-                    stopped_by_error += 1;
-                    break;
-                }
-                (rc, ours) => {
-                    eprintln!(
-                        "{}: packet {i}: libpcap rc {rc}, ours {:?}",
-                        path.display(),
-                        ours.map(|o| o.map(|p| p.caplen))
-                    );
-                    bad += 1;
-                    break;
+            }
+        }
+        std::fs::write(&tmp, &d).unwrap();
+        match lp.compare(&tmp) {
+            Ok((end, _)) => *ends.entry(format!("{end:?}")).or_insert(0) += 1,
+            Err(e) => {
+                bad += 1;
+                if bad <= 10 {
+                    let keep = dir.join(format!("bad-{it}.pcap"));
+                    std::fs::write(&keep, &d).unwrap();
+                    eprintln!("{}: {e}", keep.display());
                 }
             }
-            i += 1;
         }
-        unsafe { close(p) };
     }
-    eprintln!(
-        "reader vs libpcap: {} files, {bad} differ, {stopped_by_error} end with a read error",
-        files.len()
-    );
+    eprintln!("damaged files: {iterations} tried, {bad} differ, outcomes {ends:?}");
+    if bad == 0 {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     assert_eq!(bad, 0);
 }
