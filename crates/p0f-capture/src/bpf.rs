@@ -175,7 +175,9 @@ impl BpfFilter {
             let p = (api.fopen_offline)(fp, errbuf.as_mut_ptr());
             if p.is_null() {
                 libc::fclose(fp);
-                let msg = CStr::from_ptr(errbuf.as_ptr()).to_string_lossy().into_owned();
+                let msg = CStr::from_ptr(errbuf.as_ptr())
+                    .to_string_lossy()
+                    .into_owned();
                 return Err(FilterError::Pcap(msg));
             }
             p

@@ -200,9 +200,8 @@ impl<R: Read> CaptureFile<R> {
         }
         let le = u32::from_le_bytes(magic);
         let be = u32::from_be_bytes(magic);
-        let is_pcap = |m: u32| {
-            m == TCPDUMP_MAGIC || m == KUZNETZOV_TCPDUMP_MAGIC || m == NSEC_TCPDUMP_MAGIC
-        };
+        let is_pcap =
+            |m: u32| m == TCPDUMP_MAGIC || m == KUZNETZOV_TCPDUMP_MAGIC || m == NSEC_TCPDUMP_MAGIC;
         if is_pcap(le) {
             Self::open_pcap(rdr, le, false)
         } else if is_pcap(be) {
@@ -339,12 +338,10 @@ impl<R: Read> CaptureFile<R> {
                     }
                     return Ok(cf);
                 }
-                BT_EPB | BT_SPB | BT_PB => {
-                    return Err(CaptureError::Invalid(
-                        "the capture file has a packet block before any Interface Description Blocks"
-                            .into(),
-                    ))
-                }
+                BT_EPB | BT_SPB | BT_PB => return Err(CaptureError::Invalid(
+                    "the capture file has a packet block before any Interface Description Blocks"
+                        .into(),
+                )),
                 _ => {}
             }
         }
@@ -432,8 +429,9 @@ impl<R: Read> CaptureFile<R> {
                 "truncated dump file; tried to read {hdrsize} header bytes, only got {n}"
             )));
         }
-        let ts_sec = i64::from(u32_at(&h, 0, be) as i32);
-        let mut usec = i64::from(u32_at(&h, 4, be) as i32);
+        // libpcap 1.10 stores both time stamp fields as unsigned 32-bit.
+        let ts_sec = i64::from(u32_at(&h, 0, be));
+        let mut usec = u32_at(&h, 4, be);
         let mut caplen = u32_at(&h, 8, be);
         let mut len = u32_at(&h, 12, be);
         if st.nsec {
@@ -442,7 +440,9 @@ impl<R: Read> CaptureFile<R> {
         match st.lengths {
             LengthsSwapped::Not => {}
             LengthsSwapped::Maybe if caplen <= len => {}
-            LengthsSwapped::Maybe | LengthsSwapped::Swapped => std::mem::swap(&mut caplen, &mut len),
+            LengthsSwapped::Maybe | LengthsSwapped::Swapped => {
+                std::mem::swap(&mut caplen, &mut len)
+            }
         }
         let max = max_snaplen_for_dlt(self.dlt);
         if caplen > max {
@@ -483,7 +483,7 @@ impl<R: Read> CaptureFile<R> {
         Ok(Some((
             Hdr {
                 ts_sec,
-                ts_usec: usec as u32,
+                ts_usec: usec,
                 caplen,
                 len,
             },
@@ -652,8 +652,16 @@ impl<R: Read> CaptureFile<R> {
                 BT_EPB => {
                     let p = cur.get(20, bt)?;
                     let b = &self.buf;
-                    let t = (u64::from(u32_at(b, p + 4, be)) << 32) | u64::from(u32_at(b, p + 8, be));
-                    break (u32_at(b, p, be), u32_at(b, p + 12, be), u32_at(b, p + 16, be), t, cur, bt);
+                    let t =
+                        (u64::from(u32_at(b, p + 4, be)) << 32) | u64::from(u32_at(b, p + 8, be));
+                    break (
+                        u32_at(b, p, be),
+                        u32_at(b, p + 12, be),
+                        u32_at(b, p + 16, be),
+                        t,
+                        cur,
+                        bt,
+                    );
                 }
                 BT_SPB => {
                     let p = cur.get(4, bt)?;
@@ -663,9 +671,17 @@ impl<R: Read> CaptureFile<R> {
                 BT_PB => {
                     let p = cur.get(20, bt)?;
                     let b = &self.buf;
-                    let t = (u64::from(u32_at(b, p + 4, be)) << 32) | u64::from(u32_at(b, p + 8, be));
+                    let t =
+                        (u64::from(u32_at(b, p + 4, be)) << 32) | u64::from(u32_at(b, p + 8, be));
                     let iface = u32::from(u16_at(b, p, be));
-                    break (iface, u32_at(b, p + 12, be), u32_at(b, p + 16, be), t, cur, bt);
+                    break (
+                        iface,
+                        u32_at(b, p + 12, be),
+                        u32_at(b, p + 16, be),
+                        t,
+                        cur,
+                        bt,
+                    );
                 }
                 BT_IDB => {
                     let p = cur.get(8, bt)?;

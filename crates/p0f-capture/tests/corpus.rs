@@ -249,8 +249,7 @@ mod lp {
                     match (rc, cf.next_packet()) {
                         (1, Ok(Some(pk))) => {
                             let h = unsafe { &*h };
-                            let data =
-                                unsafe { std::slice::from_raw_parts(d, h.caplen as usize) };
+                            let data = unsafe { std::slice::from_raw_parts(d, h.caplen as usize) };
                             if (h.ts.tv_sec, h.ts.tv_usec as u32, h.caplen, h.len, data)
                                 != (pk.ts_sec, pk.ts_usec, pk.caplen, pk.len, pk.data)
                             {
@@ -335,7 +334,18 @@ fn damaged_files_agree_with_libpcap() {
         }
     }
     let interesting: [u32; 12] = [
-        0, 1, 2, 3, 4, 12, 0xff, 0xffff, 65535, 262_144, 262_145, 0xffff_ffff,
+        0,
+        1,
+        2,
+        3,
+        4,
+        12,
+        0xff,
+        0xffff,
+        65535,
+        262_144,
+        262_145,
+        0xffff_ffff,
     ];
     let dir = std::env::temp_dir().join(format!("p0f-capture-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -350,14 +360,22 @@ fn damaged_files_agree_with_libpcap() {
                 break;
             }
             // Mostly near the start, where the headers are.
-            let span = if rnd() % 2 == 0 { d.len().min(256) } else { d.len() };
+            let span = if rnd() % 2 == 0 {
+                d.len().min(256)
+            } else {
+                d.len()
+            };
             let pos = (rnd() % span as u64) as usize;
             match rnd() % 5 {
                 0 => d[pos] ^= 1 << (rnd() % 8),
                 1 => d[pos] = rnd() as u8,
                 2 if pos + 4 <= d.len() => {
                     let v = interesting[(rnd() % interesting.len() as u64) as usize];
-                    let b = if rnd() % 2 == 0 { v.to_le_bytes() } else { v.to_be_bytes() };
+                    let b = if rnd() % 2 == 0 {
+                        v.to_le_bytes()
+                    } else {
+                        v.to_be_bytes()
+                    };
                     d[pos..pos + 4].copy_from_slice(&b);
                 }
                 3 => d.truncate(pos),

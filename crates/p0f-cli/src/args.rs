@@ -20,10 +20,18 @@ docs/compat.md; --bug-compat turns all of them off.";
 #[command(name = "p0f", version, after_help = AFTER_HELP, disable_help_flag = false)]
 struct Cli {
     /// Listen on the given network interface
-    #[arg(short = 'i', value_name = "IFACE", help_heading = "Network interface options")]
+    #[arg(
+        short = 'i',
+        value_name = "IFACE",
+        help_heading = "Network interface options"
+    )]
     iface: Option<String>,
     /// Read packets from a capture file (pcap or pcapng)
-    #[arg(short = 'r', value_name = "FILE", help_heading = "Network interface options")]
+    #[arg(
+        short = 'r',
+        value_name = "FILE",
+        help_heading = "Network interface options"
+    )]
     read_file: Option<String>,
     /// Put the listening interface in promiscuous mode
     #[arg(short = 'p', help_heading = "Network interface options")]
@@ -33,22 +41,41 @@ struct Cli {
     list: bool,
 
     /// Read the signature database from FILE (default: built in)
-    #[arg(short = 'f', value_name = "FILE", help_heading = "Operating mode and output settings")]
+    #[arg(
+        short = 'f',
+        value_name = "FILE",
+        help_heading = "Operating mode and output settings"
+    )]
     fp_file: Option<String>,
     /// Append one line per observation to FILE
-    #[arg(short = 'o', value_name = "FILE", help_heading = "Operating mode and output settings")]
+    #[arg(
+        short = 'o',
+        value_name = "FILE",
+        help_heading = "Operating mode and output settings"
+    )]
     log_file: Option<String>,
     /// Answer API queries on the Unix socket at PATH
-    #[arg(short = 's', value_name = "PATH", help_heading = "Operating mode and output settings")]
+    #[arg(
+        short = 's',
+        value_name = "PATH",
+        help_heading = "Operating mode and output settings"
+    )]
     api_sock: Option<String>,
     /// Switch to USER (and chroot to its home) after start-up
-    #[arg(short = 'u', value_name = "USER", help_heading = "Operating mode and output settings")]
+    #[arg(
+        short = 'u',
+        value_name = "USER",
+        help_heading = "Operating mode and output settings"
+    )]
     user: Option<String>,
     /// Run in the background (requires -o or -s)
     #[arg(short = 'd', help_heading = "Operating mode and output settings")]
     daemon: bool,
     /// Reproduce p0f 3.09b's output byte for byte, bugs included
-    #[arg(long = "bug-compat", help_heading = "Operating mode and output settings")]
+    #[arg(
+        long = "bug-compat",
+        help_heading = "Operating mode and output settings"
+    )]
     bug_compat: bool,
 
     /// Most API clients served at once, 1-100 [default: 20]
@@ -63,7 +90,7 @@ struct Cli {
     limits: Option<(u32, u32)>,
 
     /// Optional packet filter expression (tcpdump syntax; quote it)
-    #[arg(value_name = "FILTER", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
     filter: Vec<String>,
 }
 
@@ -87,7 +114,12 @@ pub struct Args {
 }
 
 fn parse_pair(s: &str, max: (u32, u32)) -> Result<(u32, u32), String> {
-    let bad = || format!("expected two numbers 'C,H' with C in 1..={} and H in 1..={}", max.0, max.1);
+    let bad = || {
+        format!(
+            "expected two numbers 'C,H' with C in 1..={} and H in 1..={}",
+            max.0, max.1
+        )
+    };
     let (a, b) = s.split_once(',').ok_or_else(bad)?;
     let a: u32 = a.trim().parse().map_err(|_| bad())?;
     let b: u32 = b.trim().parse().map_err(|_| bad())?;
@@ -127,7 +159,9 @@ impl Args {
         let cli = Cli::try_parse_from(items)?;
         let usage = |msg: &str| Cli::command_error(clap::error::ErrorKind::ArgumentConflict, msg);
         if cli.filter.len() > 1 {
-            return Err(usage("the filter expression must be a single argument (put it in quotes)"));
+            return Err(usage(
+                "the filter expression must be a single argument (put it in quotes)",
+            ));
         }
         if cli.read_file.is_some() {
             if cli.iface.is_some() {
@@ -169,11 +203,17 @@ impl Args {
 
     /// Refuses what this build cannot do yet, clearly.
     pub fn check_supported(&self) -> Result<(), String> {
-        let live = self.iface.is_some() || self.list || self.promisc || self.api_sock.is_some() || self.daemon;
+        let live = self.iface.is_some()
+            || self.list
+            || self.promisc
+            || self.api_sock.is_some()
+            || self.daemon;
         if live || (self.read_file.is_none() && self.user.is_some()) {
-            return Err("live capture, the API socket and daemon mode are not available in this \
+            return Err(
+                "live capture, the API socket and daemon mode are not available in this \
                         version of p0f-rs yet; use -r FILE to read a capture"
-                .into());
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -196,7 +236,18 @@ mod tests {
 
     #[test]
     fn offline_options() {
-        let a = parse(&["-r", "x.pcap", "-o", "log", "-m", "5,6", "-t", "7,8", "dst port 25"]).unwrap();
+        let a = parse(&[
+            "-r",
+            "x.pcap",
+            "-o",
+            "log",
+            "-m",
+            "5,6",
+            "-t",
+            "7,8",
+            "dst port 25",
+        ])
+        .unwrap();
         assert_eq!(a.read_file.as_deref(), Some("x.pcap"));
         assert_eq!(a.log_file.as_deref(), Some("log"));
         assert_eq!((a.limits, a.timeouts), ((5, 6), (7, 8)));

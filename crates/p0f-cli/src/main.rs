@@ -26,7 +26,11 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut console = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let _ = writeln!(console, "--- p0f-rs {} (p0f 3.09b compatible) ---\n", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        console,
+        "--- p0f-rs {} (p0f 3.09b compatible) ---\n",
+        env!("CARGO_PKG_VERSION")
+    );
     match run(&args, &mut console) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
@@ -55,9 +59,12 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
             None => "the built-in database".to_string(),
         }
     );
-    let read_file = args.read_file.as_deref().ok_or("no packet source: use -r FILE to read a capture")?;
-    let mut capture =
-        CaptureFile::open(read_file).map_err(|e| format!("cannot read capture file '{read_file}': {e}"))?;
+    let read_file = args
+        .read_file
+        .as_deref()
+        .ok_or("no packet source: use -r FILE to read a capture")?;
+    let mut capture = CaptureFile::open(read_file)
+        .map_err(|e| format!("cannot read capture file '{read_file}': {e}"))?;
     let _ = writeln!(console, "[+] Will read pcap data from file '{read_file}'.");
     let dlt = capture.link_type();
     let filter = build_filter(args.filter.as_deref(), &capture, dlt, console)?;
@@ -96,16 +103,30 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
             PacketFilter::Compiled(f) => f.matches(&packet),
         };
         if pass {
-            engine.process(packet.ts_sec, packet.ts_usec, packet.len, packet.data, &mut out);
+            engine.process(
+                packet.ts_sec,
+                packet.ts_usec,
+                packet.len,
+                packet.data,
+                &mut out,
+            );
         }
     }
-    out.finish().map_err(|e| format!("cannot write output: {e}"))?;
+    out.finish()
+        .map_err(|e| format!("cannot write output: {e}"))?;
     drop(out);
     if let Some(log) = log.as_mut() {
-        log.flush().map_err(|e| format!("cannot write log file: {e}"))?;
+        log.flush()
+            .map_err(|e| format!("cannot write log file: {e}"))?;
     }
-    let _ = writeln!(console, "\nAll done. Processed {} packets.", engine.packets());
-    console.flush().map_err(|e| format!("cannot write to standard output: {e}"))
+    let _ = writeln!(
+        console,
+        "\nAll done. Processed {} packets.",
+        engine.packets()
+    );
+    console
+        .flush()
+        .map_err(|e| format!("cannot write to standard output: {e}"))
 }
 
 fn load_database(path: Option<&str>) -> Result<Database, String> {
@@ -123,7 +144,11 @@ fn build_filter(
 ) -> Result<PacketFilter, String> {
     let vlan = dlt == p0f_wire_dlt::EN10MB;
     let Some(rule) = user else {
-        let _ = writeln!(console, "[+] Default packet filtering configured{}.", if vlan { " [+VLAN]" } else { "" });
+        let _ = writeln!(
+            console,
+            "[+] Default packet filtering configured{}.",
+            if vlan { " [+VLAN]" } else { "" }
+        );
         return Ok(PacketFilter::Default(DefaultFilter::for_capture(capture)));
     };
     let composite = p0f_capture::p0f_rule(Some(rule), dlt);
@@ -132,11 +157,18 @@ fn build_filter(
         Err(FilterError::Syntax(_)) if vlan => {
             // As p0f: retry without the VLAN half before giving up.
             let plain = format!("tcp and ({rule})");
-            (BpfFilter::compile(&plain, dlt).map_err(|e| filter_error(rule, &e))?, false)
+            (
+                BpfFilter::compile(&plain, dlt).map_err(|e| filter_error(rule, &e))?,
+                false,
+            )
         }
         Err(e) => return Err(filter_error(rule, &e)),
     };
-    let _ = writeln!(console, "[+] Custom filtering rule enabled: {rule}{}", if with_vlan { " [+VLAN]" } else { "" });
+    let _ = writeln!(
+        console,
+        "[+] Custom filtering rule enabled: {rule}{}",
+        if with_vlan { " [+VLAN]" } else { "" }
+    );
     Ok(PacketFilter::Compiled(compiled))
 }
 

@@ -20,7 +20,11 @@ impl LogFile {
     /// symlink), or create it with mode 0600; take an exclusive lock.
     pub fn open(path: &Path) -> Result<LogFile, String> {
         let shown = path.display();
-        let file = match OpenOptions::new().append(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+        let file = match OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => OpenOptions::new()
                 .append(true)
@@ -31,15 +35,22 @@ impl LogFile {
                 .map_err(|e| format!("cannot create log file '{shown}': {e}"))?,
             Err(e) => return Err(format!("cannot open log file '{shown}': {e}")),
         };
-        let meta = file.metadata().map_err(|e| format!("cannot stat log file '{shown}': {e}"))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot stat log file '{shown}': {e}"))?;
         if !meta.file_type().is_file() {
             return Err(format!("log file '{shown}' is not a regular file"));
         }
         // SAFETY: flock on a descriptor we own has no memory effects.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(format!("log file '{shown}' is being used by another process"));
+            return Err(format!(
+                "log file '{shown}' is being used by another process"
+            ));
         }
-        Ok(LogFile { out: BufWriter::with_capacity(64 * 1024, file), stamp: Stamp::default() })
+        Ok(LogFile {
+            out: BufWriter::with_capacity(64 * 1024, file),
+            stamp: Stamp::default(),
+        })
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -103,7 +114,11 @@ pub struct Output<'a, W: Write> {
 
 impl<'a, W: Write> Output<'a, W> {
     pub fn new(console: &'a mut W, log: Option<&'a mut LogFile>) -> Self {
-        Output { console, log, error: None }
+        Output {
+            console,
+            log,
+            error: None,
+        }
     }
 
     pub fn finish(&mut self) -> io::Result<()> {

@@ -35,11 +35,21 @@ impl Engine {
 
     /// Finds the flow of a packet in either direction; true = client to server.
     fn lookup_flow(&self, pk: &PacketFacts<'_>) -> Option<(Idx, bool)> {
-        let forward = FlowKey { client: pk.src, server: pk.dst, cli_port: pk.sport, srv_port: pk.dport };
+        let forward = FlowKey {
+            client: pk.src,
+            server: pk.dst,
+            cli_port: pk.sport,
+            srv_port: pk.dport,
+        };
         if let Some(f) = self.flows.find(&forward) {
             return Some((f, true));
         }
-        let reverse = FlowKey { client: pk.dst, server: pk.src, cli_port: pk.dport, srv_port: pk.sport };
+        let reverse = FlowKey {
+            client: pk.dst,
+            server: pk.src,
+            cli_port: pk.dport,
+            srv_port: pk.sport,
+        };
         self.flows.find(&reverse).map(|f| (f, false))
     }
 
@@ -67,7 +77,12 @@ impl Engine {
         }
     }
 
-    fn on_syn_ack(&mut self, pk: &PacketFacts<'_>, found: Option<(Idx, bool)>, sink: &mut dyn Sink) {
+    fn on_syn_ack(
+        &mut self,
+        pk: &PacketFacts<'_>,
+        found: Option<(Idx, bool)>,
+        sink: &mut dyn Sink,
+    ) {
         let Some((f, to_srv)) = found else { return };
         if self.flows.get(f).sendsyn {
             self.fingerprint_tcp(false, pk, f, sink);
@@ -96,13 +111,21 @@ impl Engine {
             self.destroy_flow(f);
             return;
         }
-        let expected = if to_srv { flow.next_cli_seq } else { flow.next_srv_seq };
+        let expected = if to_srv {
+            flow.next_cli_seq
+        } else {
+            flow.next_srv_seq
+        };
         if pk.seq != expected {
             // No reassembly: out-of-order segments are ignored.
             return;
         }
         let flow = self.flows.get_mut(f);
-        let buf = if to_srv { &mut flow.request } else { &mut flow.response };
+        let buf = if to_srv {
+            &mut flow.request
+        } else {
+            &mut flow.response
+        };
         if buf.len() < MAX_FLOW_DATA && !pk.payload.is_empty() {
             let take = pk.payload.len().min(MAX_FLOW_DATA - buf.len());
             buf.extend_from_slice(&pk.payload[..take]);
@@ -120,7 +143,9 @@ impl Engine {
         }
         let need_more = self.process_http(to_srv, f, sink);
         let flow = self.flows.get(f);
-        if !need_more || (flow.request.len() >= MAX_FLOW_DATA && flow.response.len() >= MAX_FLOW_DATA) {
+        if !need_more
+            || (flow.request.len() >= MAX_FLOW_DATA && flow.response.len() >= MAX_FLOW_DATA)
+        {
             self.destroy_flow(f);
         }
     }
@@ -137,9 +162,15 @@ impl Engine {
             host.use_cnt += 1;
             host.total_conn += 1;
         }
-        let key = FlowKey { client: pk.src, server: pk.dst, cli_port: pk.sport, srv_port: pk.dport };
+        let key = FlowKey {
+            client: pk.src,
+            server: pk.dst,
+            cli_port: pk.sport,
+            srv_port: pk.dport,
+        };
         let now = self.now_sec;
-        self.flows.push_newest(key, |old| Flow::new(key, client, server, now, pk.seq, old))
+        self.flows
+            .push_newest(key, |old| Flow::new(key, client, server, now, pk.seq, old))
     }
 
     fn touch_or_create_host(&mut self, addr: crate::HostAddr, sink: &mut dyn Sink) -> Idx {
@@ -159,7 +190,9 @@ impl Engine {
     fn prune_flows(&mut self, silent: bool, sink: &mut dyn Sink) {
         let count = 1 + self.flows.len() * KILL_PERCENT / 100;
         if !silent && !self.cfg.offline {
-            sink.warning(&format!("Too many tracked connections, deleting {count}. Use -m to adjust."));
+            sink.warning(&format!(
+                "Too many tracked connections, deleting {count}. Use -m to adjust."
+            ));
         }
         for _ in 0..count {
             let Some(f) = self.flows.oldest() else { break };
@@ -174,7 +207,9 @@ impl Engine {
     fn prune_hosts(&mut self, sink: &mut dyn Sink) {
         let count = 1 + self.hosts.len() * KILL_PERCENT / 100;
         if !self.cfg.offline {
-            sink.warning(&format!("Too many host entries, deleting {count}. Use -m to adjust."));
+            sink.warning(&format!(
+                "Too many host entries, deleting {count}. Use -m to adjust."
+            ));
         }
         self.prune_flows(true, sink);
         if let Some(h) = self.hosts.oldest() {

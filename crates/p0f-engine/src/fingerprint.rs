@@ -60,7 +60,11 @@ impl Engine {
         };
         let obs = observed(pk);
         let m = self.db.match_tcp(!to_srv, &obs, syn_mss);
-        let records = if to_srv { &self.db.tcp_request } else { &self.db.tcp_response };
+        let records = if to_srv {
+            &self.db.tcp_request
+        } else {
+            &self.db.tcp_response
+        };
         let record = m.record.map(|i| &records[i as usize]);
         let label = record.map(|r| &self.db.labels[r.label as usize]);
         let bad_ttl = record.is_some_and(|r| r.sig.bad_ttl);
@@ -68,7 +72,11 @@ impl Engine {
         self.fields.clear();
         match label {
             Some(l) => {
-                let key = if l.class.is_none() || sendsyn { "app" } else { "os" };
+                let key = if l.class.is_none() || sendsyn {
+                    "app"
+                } else {
+                    "os"
+                };
                 let name = &self.db.names[l.name as usize];
                 self.fields.push_with(key, |s| {
                     s.push_str(name);
@@ -90,9 +98,18 @@ impl Engine {
         }
         let generic = label.is_some_and(|l| l.generic);
         self.fields.push_with("params", |s| {
-            write_params(s, record.is_some(), generic, m.fuzzy, bad_ttl, m.dist, pk.tos)
+            write_params(
+                s,
+                record.is_some(),
+                generic,
+                m.fuzzy,
+                bad_ttl,
+                m.dist,
+                pk.tos,
+            )
         });
-        self.fields.push_with("raw_sig", |s| write_raw_sig(s, pk, &obs, syn_mss));
+        self.fields
+            .push_with("raw_sig", |s| write_raw_sig(s, pk, &obs, syn_mss));
         let keyword = match (to_srv, sendsyn) {
             (true, false) => "syn",
             (true, true) => "sendsyn probe",
@@ -130,12 +147,20 @@ impl Engine {
     }
 
     /// Reports the link MTU implied by the MSS option.
-    pub(crate) fn fingerprint_mtu(&mut self, to_srv: bool, pk: &PacketFacts<'_>, f: Idx, sink: &mut dyn Sink) {
+    pub(crate) fn fingerprint_mtu(
+        &mut self,
+        to_srv: bool,
+        pk: &PacketFacts<'_>,
+        f: Idx,
+        sink: &mut dyn Sink,
+    ) {
         if pk.mss == 0 || self.flows.get(f).sendsyn {
             return;
         }
         let mtu = u32::from(pk.mss) + if pk.ip_ver == 4 { 40 } else { 60 };
-        let link = u16::try_from(mtu).ok().and_then(|m| self.db.mtu.iter().position(|r| r.mtu == m));
+        let link = u16::try_from(mtu)
+            .ok()
+            .and_then(|m| self.db.mtu.iter().position(|r| r.mtu == m));
         self.fields.clear();
         match link {
             Some(i) => {
@@ -152,7 +177,13 @@ impl Engine {
     }
 
     /// Estimates uptime from the TCP timestamp clock (p0f's `check_ts_tcp`).
-    pub(crate) fn check_uptime(&mut self, to_srv: bool, pk: &PacketFacts<'_>, f: Idx, sink: &mut dyn Sink) {
+    pub(crate) fn check_uptime(
+        &mut self,
+        to_srv: bool,
+        pk: &PacketFacts<'_>,
+        f: Idx,
+        sink: &mut dyn Sink,
+    ) {
         let flow = self.flows.get(f);
         if pk.ts1 == 0 || flow.sendsyn {
             return;
@@ -215,7 +246,8 @@ impl Engine {
                 up_mod_days
             ),
         );
-        self.fields.push_fmt("raw_freq", format_args!("{freq_f:.2} Hz"));
+        self.fields
+            .push_fmt("raw_freq", format_args!("{freq_f:.2} Hz"));
         self.emit("uptime", f, to_srv, sink);
     }
 }
@@ -232,7 +264,15 @@ fn round_frequency(f: u32) -> u32 {
     }
 }
 
-fn write_params(s: &mut String, matched: bool, generic: bool, fuzzy: bool, bad_ttl: bool, dist: u8, tos: u8) {
+fn write_params(
+    s: &mut String,
+    matched: bool,
+    generic: bool,
+    fuzzy: bool,
+    bad_ttl: bool,
+    dist: u8,
+    tos: u8,
+) {
     let start = s.len();
     let add = |s: &mut String, word: std::fmt::Arguments<'_>| {
         if s.len() > start {
@@ -302,7 +342,12 @@ fn write_raw_sig(s: &mut String, pk: &PacketFacts<'_>, obs: &TcpObserved, syn_ms
             other => write!(s, "?{other}"),
         };
     }
-    let _ = write!(s, ":{}:{}", pk.quirks, if pk.payload.is_empty() { "0" } else { "+" });
+    let _ = write!(
+        s,
+        ":{}:{}",
+        pk.quirks,
+        if pk.payload.is_empty() { "0" } else { "+" }
+    );
 }
 
 #[cfg(test)]

@@ -28,8 +28,14 @@ impl Engine {
     pub(crate) fn process_http(&mut self, to_srv: bool, f: Idx, sink: &mut dyn Sink) -> bool {
         let compat = self.cfg.bug_compat;
         let flow = self.flows.get_mut(f);
-        let buf = if to_srv { &flow.request } else { &flow.response };
-        let step = flow.http.process(to_srv, buf, buf.len() < MAX_FLOW_DATA, compat);
+        let buf = if to_srv {
+            &flow.request
+        } else {
+            &flow.response
+        };
+        let step = flow
+            .http
+            .process(to_srv, buf, buf.len() < MAX_FLOW_DATA, compat);
         if let Some(msg) = step.completed {
             self.fingerprint_http(to_srv, f, &msg, sink);
         }
@@ -61,28 +67,57 @@ impl Engine {
             let _ = write!(s, "{params}");
         });
         let vocab = &self.http_vocab;
-        self.fields.push_with("raw_sig", |s| p0f_http::raw_signature(msg, vocab, s));
-        self.emit(if to_srv { "http request" } else { "http response" }, f, to_srv, sink);
+        self.fields
+            .push_with("raw_sig", |s| p0f_http::raw_signature(msg, vocab, s));
+        self.emit(
+            if to_srv {
+                "http request"
+            } else {
+                "http response"
+            },
+            f,
+            to_srv,
+            sink,
+        );
 
         self.score_http_nat(to_srv, f, msg, &m, sink);
         self.remember_http(to_srv, f, msg, &m, lang.name());
     }
 
     /// The HTTP half of p0f's NAT scoring.
-    fn score_http_nat(&mut self, to_srv: bool, f: Idx, msg: &Message, m: &HttpMatch, sink: &mut dyn Sink) {
+    fn score_http_nat(
+        &mut self,
+        to_srv: bool,
+        f: Idx,
+        msg: &Message,
+        m: &HttpMatch,
+        sink: &mut dyn Sink,
+    ) {
         let db = self.db.clone();
         let flow = self.flows.get(f);
         let srv_port = flow.key.srv_port;
         let subject = if to_srv { flow.client } else { flow.server };
         let host = self.hosts.get(subject);
         let reference = if to_srv {
-            host.http_req_os.map(|i| Reference { matched: Some(i), date: 0, recv_date: 0 })
+            host.http_req_os.map(|i| Reference {
+                matched: Some(i),
+                date: 0,
+                recv_date: 0,
+            })
         } else {
             host.http_resp
                 .filter(|r| r.port == srv_port)
-                .map(|r| Reference { matched: r.matched, date: r.date, recv_date: r.recv_date })
+                .map(|r| Reference {
+                    matched: r.matched,
+                    date: r.date,
+                    recv_date: r.recv_date,
+                })
         };
-        let records = if to_srv { &db.http_request } else { &db.http_response };
+        let records = if to_srv {
+            &db.http_request
+        } else {
+            &db.http_response
+        };
         let label_of = |i: u32| &db.labels[records[i as usize].label as usize];
         let ref_matched = reference.and_then(|r| r.matched);
         let mut score: u8 = 0;
@@ -110,8 +145,11 @@ impl Engine {
                         let rl = label_of(ri);
                         // p0f compares the reference's name with the new
                         // label's id here, which nearly always differs.
-                        let same_label =
-                            if self.cfg.bug_compat { rl.name == ml.label_id } else { rl.label_id == ml.label_id };
+                        let same_label = if self.cfg.bug_compat {
+                            rl.name == ml.label_id
+                        } else {
+                            rl.label_id == ml.label_id
+                        };
                         if rl.name != ml.name {
                             score += 8;
                             why |= reason::OS_SIG;
@@ -172,7 +210,14 @@ impl Engine {
     }
 
     /// Stores what later signatures and the API need.
-    fn remember_http(&mut self, to_srv: bool, f: Idx, msg: &Message, m: &HttpMatch, lang: Option<&'static str>) {
+    fn remember_http(
+        &mut self,
+        to_srv: bool,
+        f: Idx,
+        msg: &Message,
+        m: &HttpMatch,
+        lang: Option<&'static str>,
+    ) {
         let db = self.db.clone();
         let flow = self.flows.get(f);
         let srv_port = flow.key.srv_port;
@@ -180,7 +225,12 @@ impl Engine {
         let now = self.now_sec;
         let host = self.hosts.get_mut(subject);
         if !to_srv {
-            host.http_resp = Some(LastResponse { matched: m.record, date: msg.date, recv_date: now, port: srv_port });
+            host.http_resp = Some(LastResponse {
+                matched: m.record,
+                date: msg.date,
+                recv_date: now,
+                port: srv_port,
+            });
         }
         if lang.is_some() {
             host.language = lang;

@@ -143,18 +143,29 @@ impl Engine {
 
     /// Processes one captured packet: `data` is what was captured, `wire_len`
     /// its length on the wire, `ts_sec`/`ts_usec` its capture time.
-    pub fn process(&mut self, ts_sec: i64, ts_usec: u32, wire_len: u32, data: &[u8], sink: &mut dyn Sink) {
+    pub fn process(
+        &mut self,
+        ts_sec: i64,
+        ts_usec: u32,
+        wire_len: u32,
+        data: &[u8],
+        sink: &mut dyn Sink,
+    ) {
         self.packets += 1;
         // p0f's clock: seconds truncated to 32 bits, milliseconds in 64.
         self.now_sec = ts_sec as u32;
-        self.now_ms = (ts_sec as u64).wrapping_mul(1000).wrapping_add(u64::from(ts_usec / 1000));
+        self.now_ms = (ts_sec as u64)
+            .wrapping_mul(1000)
+            .wrapping_add(u64::from(ts_usec / 1000));
         if self.packets % EXPIRE_INTERVAL == 0 {
             self.expire();
         }
         let usable = (wire_len as usize).min(data.len()).min(packet::SNAPLEN);
         let data = &data[..usable];
         let offset = self.network_offset(data, sink);
-        let Some(net) = data.get(offset..) else { return };
+        let Some(net) = data.get(offset..) else {
+            return;
+        };
         match packet::parse(net) {
             Ok(pk) => self.dispatch(&pk, sink),
             Err(packet::Skip::UnknownNetwork(v)) => {

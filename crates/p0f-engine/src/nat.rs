@@ -51,18 +51,33 @@ const TSTAMP_GRACE_MS: u64 = 100;
 const MAX_TSCALE: u64 = 1500;
 
 /// Quirks that may legitimately come and go on one host.
-const SOFT_QUIRKS: Quirks = Quirks(Quirks::ECN.0 | Quirks::DF.0 | Quirks::NZ_ID.0 | Quirks::ZERO_ID.0);
+const SOFT_QUIRKS: Quirks =
+    Quirks(Quirks::ECN.0 | Quirks::DF.0 | Quirks::NZ_ID.0 | Quirks::ZERO_ID.0);
 
 impl Engine {
     /// Scores a new OS (or unknown) TCP signature against the host's last
     /// one of the same direction, then records the outcome on the host.
-    pub(crate) fn score_tcp_nat(&mut self, to_srv: bool, sig: &SigSnapshot, f: Idx, sink: &mut dyn Sink) {
+    pub(crate) fn score_tcp_nat(
+        &mut self,
+        to_srv: bool,
+        sig: &SigSnapshot,
+        f: Idx,
+        sink: &mut dyn Sink,
+    ) {
         let flow = self.flows.get(f);
         let cli_port = flow.key.cli_port;
         let subject = if to_srv { flow.client } else { flow.server };
         let host = self.hosts.get(subject);
-        let reference = if to_srv { host.last_syn } else { host.last_synack };
-        let records = if to_srv { &self.db.tcp_request } else { &self.db.tcp_response };
+        let reference = if to_srv {
+            host.last_syn
+        } else {
+            host.last_synack
+        };
+        let records = if to_srv {
+            &self.db.tcp_request
+        } else {
+            &self.db.tcp_response
+        };
         let label_of = |m: u32| &self.db.labels[records[m as usize].label as usize];
         let mut score: u8 = 0;
         let mut why: u16 = 0;
@@ -120,10 +135,17 @@ impl Engine {
                 && !bad_ttl(r.matched)
                 && (sig.dist <= NEAR_TTL_LIMIT || ttl_diff > 1)
             {
-                score += if sig.dist > LOCAL_TTL_LIMIT && ttl_diff.abs() <= SMALL_TTL_CHG { 1 } else { 4 };
+                score += if sig.dist > LOCAL_TTL_LIMIT && ttl_diff.abs() <= SMALL_TTL_CHG {
+                    1
+                } else {
+                    4
+                };
                 why |= reason::TTL;
             }
-            if to_srv && host.last_port != 0 && cli_port < host.last_port && host.last_port - cli_port >= MIN_PORT_DROP
+            if to_srv
+                && host.last_port != 0
+                && cli_port < host.last_port
+                && host.last_port - cli_port >= MIN_PORT_DROP
             {
                 score += 1;
                 why |= reason::PORT;
@@ -137,7 +159,9 @@ impl Engine {
                 if ms < MAX_NAT_TS_MS {
                     let max_ts = ms.max(TSTAMP_GRACE_MS) * MAX_TSCALE / 1000;
                     let ts_diff = sig.ts1.wrapping_sub(r.ts1);
-                    if u64::from(ts_diff) > max_ts && (ms >= TSTAMP_GRACE_MS || u64::from(!ts_diff) > max_ts) {
+                    if u64::from(ts_diff) > max_ts
+                        && (ms >= TSTAMP_GRACE_MS || u64::from(!ts_diff) > max_ts)
+                    {
                         score += 4;
                         why |= reason::TS;
                     } else {
@@ -156,7 +180,12 @@ impl Engine {
 
         let update = sig.matched.map(|s| {
             let l = label_of(s);
-            (l.class.map_or(-1, |c| c as i32), l.name as i32, records[s as usize].label, l.generic)
+            (
+                l.class.map_or(-1, |c| c as i32),
+                l.name as i32,
+                records[s as usize].label,
+                l.generic,
+            )
         });
         self.add_nat_score(to_srv, f, why, score, sink);
         let host = self.hosts.get_mut(subject);
@@ -170,9 +199,17 @@ impl Engine {
     }
 
     /// Checks that an application runs on the OS the host is known to run.
-    pub(crate) fn verify_tool_class(&mut self, to_srv: bool, f: Idx, sys: &[SysEntry], sink: &mut dyn Sink) {
+    pub(crate) fn verify_tool_class(
+        &mut self,
+        to_srv: bool,
+        f: Idx,
+        sys: &[SysEntry],
+        sink: &mut dyn Sink,
+    ) {
         let flow = self.flows.get(f);
-        let host = self.hosts.get(if to_srv { flow.client } else { flow.server });
+        let host = self
+            .hosts
+            .get(if to_srv { flow.client } else { flow.server });
         if host.last_class_id == -1 {
             return;
         }
@@ -189,12 +226,23 @@ impl Engine {
 
     /// Records a score in the host's history and reports a host change or
     /// IP sharing when the history says so.
-    pub(crate) fn add_nat_score(&mut self, to_srv: bool, f: Idx, why: u16, score: u8, sink: &mut dyn Sink) {
+    pub(crate) fn add_nat_score(
+        &mut self,
+        to_srv: bool,
+        f: Idx,
+        why: u16,
+        score: u8,
+        sink: &mut dyn Sink,
+    ) {
         let flow = self.flows.get(f);
         let subject = if to_srv { flow.client } else { flow.server };
         let now = self.now_sec;
         let host = self.hosts.get_mut(subject);
-        let scores = if to_srv { &mut host.cli_scores } else { &mut host.srv_scores };
+        let scores = if to_srv {
+            &mut host.cli_scores
+        } else {
+            &mut host.srv_scores
+        };
         scores.copy_within(1.., 0);
         scores[NAT_SCORES - 1] = score;
         host.nat_reasons |= why;
@@ -245,7 +293,8 @@ impl Engine {
                 }
             });
         }
-        self.fields.push_fmt("raw_hits", format_args!("{over5},{over2},{over1},{over0}"));
+        self.fields
+            .push_fmt("raw_hits", format_args!("{over5},{over2},{over1},{over0}"));
         self.emit(kind, f, to_srv, sink);
     }
 }

@@ -83,9 +83,15 @@ impl FieldBuf {
 
     /// The fields collected so far, ready to put in an [`Observation`].
     pub fn fields(&self) -> ([Field<'_>; 4], usize) {
-        let mut out = [Field { key: "", value: None }; 4];
+        let mut out = [Field {
+            key: "",
+            value: None,
+        }; 4];
         for (slot, (key, span)) in out.iter_mut().zip(&self.spans[..self.len]) {
-            *slot = Field { key, value: span.map(|(a, b)| &self.text[a..b]) };
+            *slot = Field {
+                key,
+                value: span.map(|(a, b)| &self.text[a..b]),
+            };
         }
         (out, self.len)
     }
@@ -148,7 +154,16 @@ mod tests {
 
     #[test]
     fn console_block_layout() {
-        let fields = [Field { key: "link", value: None }, Field { key: "raw_mtu", value: Some("65535") }];
+        let fields = [
+            Field {
+                key: "link",
+                value: None,
+            },
+            Field {
+                key: "raw_mtu",
+                value: Some("65535"),
+            },
+        ];
         let mut out = Vec::new();
         write_console_block(&mut out, &sample(&fields)).unwrap();
         assert_eq!(
@@ -160,7 +175,16 @@ mod tests {
 
     #[test]
     fn log_line_layout() {
-        let fields = [Field { key: "link", value: None }, Field { key: "raw_mtu", value: Some("65535") }];
+        let fields = [
+            Field {
+                key: "link",
+                value: None,
+            },
+            Field {
+                key: "raw_mtu",
+                value: Some("65535"),
+            },
+        ];
         let mut out = Vec::new();
         write_log_line(&mut out, "2026/11/27 03:41:57", &sample(&fields)).unwrap();
         assert_eq!(
@@ -176,7 +200,13 @@ mod tests {
         b.push_fmt("dist", format_args!("{}", 7));
         let (f, n) = b.fields();
         assert_eq!(n, 2);
-        assert_eq!(f[0], Field { key: "os", value: None });
+        assert_eq!(
+            f[0],
+            Field {
+                key: "os",
+                value: None
+            }
+        );
         assert_eq!(f[1].value, Some("7"));
     }
 }

@@ -328,4 +328,4 @@ fn walk_options(opts: &[u8], pk: &mut PacketFacts<'_>) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

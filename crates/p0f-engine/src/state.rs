@@ -141,7 +141,14 @@ pub struct Flow {
 
 impl Flow {
     /// A fresh flow, reusing the buffers of a recycled one.
-    pub fn new(key: FlowKey, client: Idx, server: Idx, now: u32, isn: u32, recycled: Option<Flow>) -> Flow {
+    pub fn new(
+        key: FlowKey,
+        client: Idx,
+        server: Idx,
+        now: u32,
+        isn: u32,
+        recycled: Option<Flow>,
+    ) -> Flow {
         let (mut request, mut response) = match recycled {
             Some(old) => (old.request, old.response),
             None => (Vec::new(), Vec::new()),

@@ -77,7 +77,11 @@ impl<K: Hash + Eq + Copy, T> List<K, T> {
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(Slot { value: None, older: NIL, newer: NIL });
+                self.slots.push(Slot {
+                    value: None,
+                    older: NIL,
+                    newer: NIL,
+                });
                 (self.slots.len() - 1) as Idx
             }
         };

@@ -22,7 +22,15 @@
 //! then one word and never fails; anything after it is ignored. `mktime`
 //! normalises out-of-range dates such as 31 February.
 
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -144,7 +152,14 @@ pub(crate) fn parse_fields(value: &[u8]) -> Option<Fields> {
     c.literal(b':')?;
     let sec = c.number(0, 61, 2)?;
     // " %Z": white space, then one word; cannot fail.
-    Some(Fields { mday, mon, year, hour, min, sec })
+    Some(Fields {
+        mday,
+        mon,
+        year,
+        hour,
+        min,
+        sec,
+    })
 }
 
 /// The `date` value p0f keeps for a response: the header converted to Unix
@@ -183,7 +198,14 @@ mod tests {
     fn rfc1123() {
         assert_eq!(
             f("Thu, 27 Nov 2026 03:41:57 GMT"),
-            Some(Fields { mday: 27, mon: 10, year: 126, hour: 3, min: 41, sec: 57 })
+            Some(Fields {
+                mday: 27,
+                mon: 10,
+                year: 126,
+                hour: 3,
+                min: 41,
+                sec: 57
+            })
         );
         // Full names, odd case, extra spaces, a missing zone and trailing junk.
         assert!(f("thursday,27 NOVEMBER   2026 3:4:5").is_some());
@@ -212,7 +234,10 @@ mod tests {
         assert_eq!(f("Thu, 277 Nov 2026 03:41:57 GMT"), None);
         // Year reads 4 digits at most; the fifth becomes the hour, then ':' is missing.
         assert_eq!(f("Thu, 27 Nov 20261 03:41:57 GMT").map(|x| x.year), None);
-        assert_eq!(f("Thu, 27 Nov 98 03:41:57 GMT").map(|x| x.year), Some(98 - 1900));
+        assert_eq!(
+            f("Thu, 27 Nov 98 03:41:57 GMT").map(|x| x.year),
+            Some(98 - 1900)
+        );
         assert_eq!(f("Thu, 27 Nov 2026 03:41:61 GMT").map(|x| x.sec), Some(61));
     }
 
@@ -222,7 +247,10 @@ mod tests {
         // the same way, and check UTC arithmetic only when TZ says UTC.
         let v = parse_date(b"Thu, 27 Nov 2026 03:41:57 GMT");
         assert_ne!(v, 0);
-        if matches!(std::env::var("TZ").as_deref(), Ok("UTC") | Ok("UTC0") | Ok(":UTC")) {
+        if matches!(
+            std::env::var("TZ").as_deref(),
+            Ok("UTC") | Ok("UTC0") | Ok(":UTC")
+        ) {
             assert_eq!(v, 1_795_750_917);
         }
         assert_eq!(parse_date(b"garbage"), 0);

@@ -49,7 +49,11 @@ pub struct Message {
 impl Message {
     /// An empty message.
     pub fn new(request: bool, ver: u8) -> Message {
-        Message { request, ver, ..Message::default() }
+        Message {
+            request,
+            ver,
+            ..Message::default()
+        }
     }
 
     /// Appends a header exactly as the parser does: an empty `value` is
@@ -71,7 +75,10 @@ impl Message {
                 _ => {}
             }
         }
-        self.headers.push(Header { name: name.iter().map(|&b| char::from(b)).collect(), value });
+        self.headers.push(Header {
+            name: name.iter().map(|&b| char::from(b)).collect(),
+            value,
+        });
     }
 }
 
@@ -86,7 +93,10 @@ pub struct Step {
 
 impl Step {
     fn more(need_more: bool) -> Step {
-        Step { need_more, completed: None }
+        Step {
+            need_more,
+            completed: None,
+        }
     }
 }
 
@@ -239,7 +249,11 @@ impl HttpFlow {
                 }
                 FirstLine::Found(off) => {
                     // "HTTP/1.x" ends the line, before an optional '\r'.
-                    let sig_at = if buf[off - 1] == b'\r' { off - 9 } else { off - 8 };
+                    let sig_at = if buf[off - 1] == b'\r' {
+                        off - 9
+                    } else {
+                        off - 8
+                    };
                     if &buf[sig_at..sig_at + 7] != b"HTTP/1." {
                         return self.abort();
                     }
@@ -331,7 +345,8 @@ impl HttpFlow {
                 vlen -= 1;
             }
             self.tmp.request = to_srv;
-            self.tmp.push_header(&buf[start..start + nlen], &buf[vstart..vstart + vlen]);
+            self.tmp
+                .push_header(&buf[start..start + nlen], &buf[vstart..vstart + vlen]);
             self.pos = off + 1;
         }
         self.wait(can_get_more)
@@ -344,10 +359,16 @@ impl HttpFlow {
             // Start over for the response, at offset 0 of the other buffer.
             self.req_done = true;
             self.pos = 0;
-            Step { need_more: true, completed: Some(msg) }
+            Step {
+                need_more: true,
+                completed: Some(msg),
+            }
         } else {
             self.mode = Mode::Off;
-            Step { need_more: false, completed: Some(msg) }
+            Step {
+                need_more: false,
+                completed: Some(msg),
+            }
         }
     }
 }

@@ -265,7 +265,9 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         assert!(TABLE.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(TABLE.iter().all(|(c, _)| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(TABLE
+            .iter()
+            .all(|(c, _)| c.len() == 2 && c.bytes().all(|b| b.is_ascii_lowercase())));
     }
 
     #[test]

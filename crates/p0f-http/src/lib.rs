@@ -24,13 +24,15 @@ mod vocab;
 
 pub use date::parse_date;
 pub use flow::{
-    Header, HttpFlow, Message, Step, MAX_FIRST_LINE, MAX_FLOW_DATA, MAX_HEADERS, MAX_HEADER_NAME, MAX_HEADER_VALUE,
+    Header, HttpFlow, Message, Step, MAX_FIRST_LINE, MAX_FLOW_DATA, MAX_HEADERS, MAX_HEADER_NAME,
+    MAX_HEADER_VALUE,
 };
 pub use lang::{classify as classify_language, language, Language};
 pub use sig::{
-    app_key, app_value, match_message, matched_record, params, raw_signature, records, ua_os, HttpMatch, Params,
-    MAX_SHOW,
+    app_key, app_value, match_message, matched_record, params, raw_signature, records, ua_os,
+    HttpMatch, Params, MAX_SHOW,
 };
 pub use vocab::{
-    Vocabulary, FIXED, REQ_COMMON, REQ_OPTIONAL, REQ_SKIPVAL, RESP_COMMON, RESP_OPTIONAL, RESP_SKIPVAL,
+    Vocabulary, FIXED, REQ_COMMON, REQ_OPTIONAL, REQ_SKIPVAL, RESP_COMMON, RESP_OPTIONAL,
+    RESP_SKIPVAL,
 };

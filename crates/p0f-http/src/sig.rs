@@ -47,13 +47,21 @@ struct Ids {
 
 impl Ids {
     fn of(msg: &Message, vocab: &Vocabulary) -> Ids {
-        let mut ids = Ids { small: [None; MAX_HEADERS], big: Vec::new(), len: msg.headers.len() };
+        let mut ids = Ids {
+            small: [None; MAX_HEADERS],
+            big: Vec::new(),
+            len: msg.headers.len(),
+        };
         if ids.len <= MAX_HEADERS {
             for (slot, h) in ids.small.iter_mut().zip(&msg.headers) {
                 *slot = vocab.lookup(h.name.as_bytes());
             }
         } else {
-            ids.big = msg.headers.iter().map(|h| vocab.lookup(h.name.as_bytes())).collect();
+            ids.big = msg
+                .headers
+                .iter()
+                .map(|h| vocab.lookup(h.name.as_bytes()))
+                .collect();
         }
         ids
     }
@@ -155,14 +163,20 @@ pub fn match_message(db: &Database, vocab: &Vocabulary, msg: &Message) -> HttpMa
         }
         let is_generic = db.labels.get(rec.label as usize).is_some_and(|l| l.generic);
         if !is_generic {
-            return HttpMatch { record: Some(i as u32), dishonest: dishonest(rec, msg) };
+            return HttpMatch {
+                record: Some(i as u32),
+                dishonest: dishonest(rec, msg),
+            };
         }
         if generic.is_none() {
             generic = Some(i as u32);
         }
     }
     match generic {
-        Some(i) => HttpMatch { record: Some(i), dishonest: dishonest(&recs[i as usize], msg) },
+        Some(i) => HttpMatch {
+            record: Some(i),
+            dishonest: dishonest(&recs[i as usize], msg),
+        },
         None => HttpMatch::default(),
     }
 }
@@ -175,7 +189,12 @@ fn dishonest(rec: &HttpRecord, msg: &Message) -> bool {
     }
 }
 
-fn sig_matches(rec: &HttpRecord, comp: &crate::vocab::CompiledSig, msg: &Message, ids: &[Option<u32>]) -> bool {
+fn sig_matches(
+    rec: &HttpRecord,
+    comp: &crate::vocab::CompiledSig,
+    msg: &Message,
+    ids: &[Option<u32>],
+) -> bool {
     if let Some(v) = rec.sig.ver {
         if v != msg.ver {
             return false;
@@ -207,7 +226,11 @@ fn sig_matches(rec: &HttpRecord, comp: &crate::vocab::CompiledSig, msg: &Message
 }
 
 /// The matched record, if any.
-pub fn matched_record<'a>(db: &'a Database, request: bool, m: &HttpMatch) -> Option<&'a HttpRecord> {
+pub fn matched_record<'a>(
+    db: &'a Database,
+    request: bool,
+    m: &HttpMatch,
+) -> Option<&'a HttpRecord> {
     m.record.and_then(|i| records(db, request).get(i as usize))
 }
 
@@ -223,8 +246,14 @@ pub fn app_key(db: &Database, request: bool, m: &HttpMatch) -> &'static str {
 /// The verdict's value: the label's name, then a space and the flavor if it
 /// has one. None means no match (printed `???`).
 pub fn app_value(db: &Database, request: bool, m: &HttpMatch) -> Option<String> {
-    let label = db.labels.get(matched_record(db, request, m)?.label as usize)?;
-    let mut s = db.names.get(label.name as usize).cloned().unwrap_or_default();
+    let label = db
+        .labels
+        .get(matched_record(db, request, m)?.label as usize)?;
+    let mut s = db
+        .names
+        .get(label.name as usize)
+        .cloned()
+        .unwrap_or_default();
     if let Some(f) = &label.flavor {
         s.push(' ');
         s.push_str(f);
@@ -247,7 +276,11 @@ impl fmt::Display for Params {
     /// `none` if none is set. (`dishonest` and `anonymous` exclude each other.)
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for (on, word) in [(self.dishonest, "dishonest"), (self.anonymous, "anonymous"), (self.generic, "generic")] {
+        for (on, word) in [
+            (self.dishonest, "dishonest"),
+            (self.anonymous, "anonymous"),
+            (self.generic, "generic"),
+        ] {
             if on {
                 if !first {
                     f.write_str(" ")?;
@@ -268,11 +301,18 @@ pub fn params(db: &Database, msg: &Message, m: &HttpMatch) -> Params {
     let generic = matched_record(db, msg.request, m)
         .and_then(|r| db.labels.get(r.label as usize))
         .is_some_and(|l| l.generic);
-    Params { dishonest: m.dishonest, anonymous: msg.sw.is_none(), generic }
+    Params {
+        dishonest: m.dishonest,
+        anonymous: msg.sw.is_none(),
+        generic,
+    }
 }
 
 /// The first `ua_os` entry whose string occurs in the User-Agent: the name id
 /// of the OS it implies (used for the `ua_vs_os` NAT check).
 pub fn ua_os(db: &Database, user_agent: &[u8]) -> Option<u32> {
-    db.ua_os.iter().find(|e| contains(user_agent, e.needle.as_bytes())).map(|e| e.name)
+    db.ua_os
+        .iter()
+        .find(|e| contains(user_agent, e.needle.as_bytes()))
+        .map(|e| e.name)
 }

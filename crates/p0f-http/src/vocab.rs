@@ -11,7 +11,14 @@ use std::collections::HashMap;
 use p0f_sigdb::{Database, HttpRecord};
 
 /// Registered first, in this order (p0f's ids 0–5).
-pub const FIXED: [&str; 6] = ["User-Agent", "Server", "Accept-Language", "Via", "X-Forwarded-For", "Date"];
+pub const FIXED: [&str; 6] = [
+    "User-Agent",
+    "Server",
+    "Accept-Language",
+    "Via",
+    "X-Forwarded-For",
+    "Date",
+];
 
 /// Request headers dumped with `?` and without a value.
 pub const REQ_OPTIONAL: [&str; 11] = [
@@ -63,7 +70,13 @@ pub const REQ_COMMON: [&str; 8] = [
 ];
 
 /// Response headers listed in the habsent part when missing, in this order.
-pub const RESP_COMMON: [&str; 5] = ["Content-Type", "Connection", "Keep-Alive", "Accept-Ranges", "Date"];
+pub const RESP_COMMON: [&str; 5] = [
+    "Content-Type",
+    "Connection",
+    "Keep-Alive",
+    "Accept-Ranges",
+    "Date",
+];
 
 const F_REQ_OPTIONAL: u8 = 1;
 const F_RESP_OPTIONAL: u8 = 2;
@@ -129,7 +142,12 @@ impl Vocabulary {
         records
             .iter()
             .map(|r| CompiledSig {
-                horder: r.sig.horder.iter().map(|h| self.register(&h.name)).collect(),
+                horder: r
+                    .sig
+                    .horder
+                    .iter()
+                    .map(|h| self.register(&h.name))
+                    .collect(),
                 habsent: r.sig.habsent.iter().map(|n| self.register(n)).collect(),
             })
             .collect()
@@ -169,13 +187,21 @@ impl Vocabulary {
 
     /// In the direction's built-in optional list (dumped as `?Name`).
     pub fn is_optional(&self, request: bool, id: u32) -> bool {
-        let f = if request { F_REQ_OPTIONAL } else { F_RESP_OPTIONAL };
+        let f = if request {
+            F_REQ_OPTIONAL
+        } else {
+            F_RESP_OPTIONAL
+        };
         self.flags[id as usize] & f != 0
     }
 
     /// In the direction's skip-value list.
     pub fn skips_value(&self, request: bool, id: u32) -> bool {
-        let f = if request { F_REQ_SKIPVAL } else { F_RESP_SKIPVAL };
+        let f = if request {
+            F_REQ_SKIPVAL
+        } else {
+            F_RESP_SKIPVAL
+        };
         self.flags[id as usize] & f != 0
     }
 

@@ -25,7 +25,10 @@ fn request_methods() {
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03abcdefgh",
     ] {
         let (s, f) = req_only(bad);
-        assert!(!s.need_more && s.completed.is_none() && f.is_off(), "{bad:?}");
+        assert!(
+            !s.need_more && s.completed.is_none() && f.is_off(),
+            "{bad:?}"
+        );
     }
 }
 
@@ -64,7 +67,10 @@ fn request_newline_limits() {
     assert!(req_only(&partial).0.need_more);
     // Binary data in the first line; DEL (0x7F) is allowed.
     assert!(!req_only(b"GET /\x01 HTTP/1.1\r\n\r\n").0.need_more);
-    assert!(req_only(b"GET /\x7f HTTP/1.1\r\n\r\n").0.completed.is_some());
+    assert!(req_only(b"GET /\x7f HTTP/1.1\r\n\r\n")
+        .0
+        .completed
+        .is_some());
     // A first line that never ends before the buffer is full.
     let mut f = HttpFlow::new();
     let mut big = b"GET /".to_vec();
@@ -91,7 +97,12 @@ fn request_version() {
 #[test]
 fn request_split_first_line() {
     let mut fd = Feeder::new(true);
-    for chunk in [&b"GET /index.html HT"[..], b"TP/1.1\r", b"\nHost: x\r\n", b"\r\n"] {
+    for chunk in [
+        &b"GET /index.html HT"[..],
+        b"TP/1.1\r",
+        b"\nHost: x\r\n",
+        b"\r\n",
+    ] {
         fd.packet(true, chunk);
     }
     assert_eq!(fd.messages.len(), 1);
@@ -144,7 +155,10 @@ fn header_limits() {
     // Names: 32 characters fine, 33 not; only [A-Za-z0-9_-].
     let name32 = "N".repeat(32);
     let ok = format!("GET / HTTP/1.1\r\n{name32}: v\r\n\r\n");
-    assert_eq!(req_only(ok.as_bytes()).0.completed.unwrap().headers[0].name, name32);
+    assert_eq!(
+        req_only(ok.as_bytes()).0.completed.unwrap().headers[0].name,
+        name32
+    );
     let bad = format!("GET / HTTP/1.1\r\n{name32}N: v\r\n\r\n");
     assert!(!req_only(bad.as_bytes()).0.need_more);
     // A 33-character name at the very end of the buffer waits.
@@ -159,14 +173,24 @@ fn header_limits() {
         b"GET / HTTP/1.1\r\nX: v\r\n\tfolded\r\n\r\n",
     ] {
         let (s, f) = req_only(bad);
-        assert!(!s.need_more && s.completed.is_none() && f.is_off(), "{bad:?}");
+        assert!(
+            !s.need_more && s.completed.is_none() && f.is_off(),
+            "{bad:?}"
+        );
     }
 
     // Values: 1024 bytes (counting a '\r') fine; 1025 aborts HTTP but, as in
     // p0f, still reports "need more" so the flow is kept.
     let v1024 = "v".repeat(1023);
     let ok = format!("GET / HTTP/1.1\r\nX: {v1024}\r\n\r\n");
-    assert_eq!(req_only(ok.as_bytes()).0.completed.unwrap().headers[0].value.as_ref().unwrap().len(), 1023);
+    assert_eq!(
+        req_only(ok.as_bytes()).0.completed.unwrap().headers[0]
+            .value
+            .as_ref()
+            .unwrap()
+            .len(),
+        1023
+    );
     let bad = format!("GET / HTTP/1.1\r\nX: {v1024}v\r\n\r\n");
     let (s, f) = req_only(bad.as_bytes());
     assert!(s.need_more && s.completed.is_none() && f.is_off());
@@ -204,7 +228,10 @@ fn captured_fields() {
     let r = &fd.messages[1];
     assert!(!r.request && r.sw.is_none() && r.lang.is_none());
     assert_eq!(r.via.as_deref(), Some(&b"1.2.3.4"[..]));
-    assert_eq!(r.date, p0f_http::parse_date(b"Thu, 27 Nov 2026 03:41:57 GMT"));
+    assert_eq!(
+        r.date,
+        p0f_http::parse_date(b"Thu, 27 Nov 2026 03:41:57 GMT")
+    );
     assert_ne!(r.date, 0);
 }
 
@@ -220,7 +247,10 @@ fn request_then_response_lifecycle() {
     assert!(!s.need_more);
     let m = s.completed.unwrap();
     assert_eq!(m.ver, 0);
-    assert_eq!(names(&m), ["Server", "Date", "Content-type", "Content-Length"]);
+    assert_eq!(
+        names(&m),
+        ["Server", "Date", "Content-type", "Content-Length"]
+    );
     assert!(fd.destroyed && fd.flow.is_off());
 }
 
@@ -231,8 +261,16 @@ fn response_too_early() {
     assert!(!fd.packet(false, b"220 mail ESMTP\r\n").unwrap().need_more);
     // Server answers before the request headers ended.
     let mut fd = Feeder::new(true);
-    assert!(fd.packet(true, b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap().need_more);
-    assert!(!fd.packet(false, b"HTTP/1.1 200 OK\r\n\r\n").unwrap().need_more);
+    assert!(
+        fd.packet(true, b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .unwrap()
+            .need_more
+    );
+    assert!(
+        !fd.packet(false, b"HTTP/1.1 200 OK\r\n\r\n")
+            .unwrap()
+            .need_more
+    );
     assert!(fd.messages.is_empty());
 }
 
@@ -272,7 +310,10 @@ fn split_response_loses_a_line_in_compat_mode() {
     let compat = split_response(true, &parts);
     assert_eq!(names(&compat.messages[1]), ["Server", "Content-Type"]);
     let fixed = split_response(false, &parts);
-    assert_eq!(names(&fixed.messages[1]), ["Server", "Last-Modified", "Content-Type"]);
+    assert_eq!(
+        names(&fixed.messages[1]),
+        ["Server", "Last-Modified", "Content-Type"]
+    );
     // Whole: the same in both modes.
     let whole = [parts.concat()];
     let whole: Vec<&[u8]> = whole.iter().map(|v| &v[..]).collect();
@@ -284,12 +325,22 @@ fn split_response_incomplete_line() {
     // The line cut at the segment boundary is lost whole in compat mode.
     let parts: [&[u8]; 2] = [b"HTTP/1.1 200 OK\r\nServer: ngi", b"nx\r\nVary: a\r\n\r\n"];
     assert_eq!(names(&split_response(true, &parts).messages[1]), ["Vary"]);
-    assert_eq!(names(&split_response(false, &parts).messages[1]), ["Server", "Vary"]);
+    assert_eq!(
+        names(&split_response(false, &parts).messages[1]),
+        ["Server", "Vary"]
+    );
     // Three segments, the middle one still incomplete: the tail is skipped
     // and parsing resumes after the line.
-    let parts: [&[u8]; 3] = [b"HTTP/1.1 200 OK\r\nServer: ngi", b"nx/1", b".2\r\nVary: a\r\n\r\n"];
+    let parts: [&[u8]; 3] = [
+        b"HTTP/1.1 200 OK\r\nServer: ngi",
+        b"nx/1",
+        b".2\r\nVary: a\r\n\r\n",
+    ];
     assert_eq!(names(&split_response(true, &parts).messages[1]), ["Vary"]);
-    assert_eq!(split_response(false, &parts).messages[1].sw.as_deref(), Some(&b"nginx/1.2"[..]));
+    assert_eq!(
+        split_response(false, &parts).messages[1].sw.as_deref(),
+        Some(&b"nginx/1.2"[..])
+    );
 }
 
 #[test]
@@ -311,9 +362,15 @@ fn split_response_past_1024() {
     }
     let second = b"Last-Modified: yesterday\r\n\r\n";
     let compat = split_response(true, &[&first, second]);
-    assert_eq!(names(&compat.messages[1]), ["X-Pad", "X-Pad", "X-Pad", "ast-Modified"]);
+    assert_eq!(
+        names(&compat.messages[1]),
+        ["X-Pad", "X-Pad", "X-Pad", "ast-Modified"]
+    );
     let fixed = split_response(false, &[&first, second]);
-    assert_eq!(names(&fixed.messages[1]), ["X-Pad", "X-Pad", "X-Pad", "Last-Modified"]);
+    assert_eq!(
+        names(&fixed.messages[1]),
+        ["X-Pad", "X-Pad", "X-Pad", "Last-Modified"]
+    );
 
     // Next newline at or beyond offset 1024: the response is dropped.
     let mut first = b"HTTP/1.1 200 OK\r\nServer: x\r\n".to_vec();
@@ -334,10 +391,18 @@ fn split_response_past_1024() {
     let c = split_response(true, &[&first, b"Vary: a\r\n\r\n"]);
     assert_eq!(c.messages.len(), 1);
     assert!(c.destroyed);
-    assert_eq!(split_response(false, &[&first, b"Vary: a\r\n\r\n"]).messages.len(), 2);
+    assert_eq!(
+        split_response(false, &[&first, b"Vary: a\r\n\r\n"])
+            .messages
+            .len(),
+        2
+    );
 
     // A non-ASCII byte in the skipped line drops the response.
-    let parts: [&[u8]; 2] = [b"HTTP/1.1 200 OK\r\nServer: x\r\n", b"X-Name: caf\xc3\xa9\r\n\r\n"];
+    let parts: [&[u8]; 2] = [
+        b"HTTP/1.1 200 OK\r\nServer: x\r\n",
+        b"X-Name: caf\xc3\xa9\r\n\r\n",
+    ];
     assert_eq!(split_response(true, &parts).messages.len(), 1);
     assert_eq!(split_response(false, &parts).messages.len(), 2);
 }

@@ -32,7 +32,10 @@ fn curl_and_python_raw_signatures() {
     );
     for msg in &m {
         assert_eq!(language(msg), Language::None);
-        assert_eq!(params(&db, msg, &match_message(&db, &v, msg)).to_string(), "none");
+        assert_eq!(
+            params(&db, msg, &match_message(&db, &v, msg)).to_string(),
+            "none"
+        );
         assert_eq!(app_key(&db, msg.request, &HttpMatch::default()), "app");
         assert_eq!(app_value(&db, msg.request, &HttpMatch::default()), None);
     }
@@ -123,7 +126,13 @@ fn req(headers: &[(&str, &str)]) -> Message {
 fn matching_specific_generic_dishonest() {
     let db = db(&[
         (true, true, true, "Generic", "*:Host,User-Agent::"),
-        (true, false, true, "Firefox", "1:Host,User-Agent,Accept=[text/html],?Referer,Connection::Firefox/"),
+        (
+            true,
+            false,
+            true,
+            "Firefox",
+            "1:Host,User-Agent,Accept=[text/html],?Referer,Connection::Firefox/",
+        ),
         (true, false, true, "Old", "0:Host,User-Agent::"),
         (true, true, true, "Generic2", "1:Host::"),
         (true, false, false, "Linux", "1:Host,X-Linux:Accept:"),
@@ -133,39 +142,103 @@ fn matching_specific_generic_dishonest() {
     let rec = |m: &Message| match_message(&db, &v, m);
     let name = |m: &Message| app_value(&db, m.request, &rec(m));
 
-    let ff = req(&[("Host", "x"), ("User-Agent", "Mozilla Firefox/99"), ("Accept", "text/html,*/*"), ("Connection", "k")]);
-    assert_eq!(rec(&ff), HttpMatch { record: Some(1), dishonest: false });
+    let ff = req(&[
+        ("Host", "x"),
+        ("User-Agent", "Mozilla Firefox/99"),
+        ("Accept", "text/html,*/*"),
+        ("Connection", "k"),
+    ]);
+    assert_eq!(
+        rec(&ff),
+        HttpMatch {
+            record: Some(1),
+            dishonest: false
+        }
+    );
     assert_eq!(name(&ff).as_deref(), Some("Firefox 1.x"));
     assert_eq!(params(&db, &ff, &rec(&ff)).to_string(), "none");
 
     // Same shape, UA without "Firefox/": dishonest.
-    let liar = req(&[("Host", "x"), ("User-Agent", "Chrome"), ("Accept", "text/html"), ("Connection", "k")]);
-    assert_eq!(rec(&liar), HttpMatch { record: Some(1), dishonest: true });
+    let liar = req(&[
+        ("Host", "x"),
+        ("User-Agent", "Chrome"),
+        ("Accept", "text/html"),
+        ("Connection", "k"),
+    ]);
+    assert_eq!(
+        rec(&liar),
+        HttpMatch {
+            record: Some(1),
+            dishonest: true
+        }
+    );
     assert_eq!(params(&db, &liar, &rec(&liar)).to_string(), "dishonest");
 
     // No UA at all: the specific one fails (UA is mandatory), the first
     // generic wins, and the UA-less message is anonymous.
     let anon = req(&[("Host", "x"), ("Accept", "text/html"), ("Connection", "k")]);
-    assert_eq!(rec(&anon), HttpMatch { record: Some(3), dishonest: false });
-    assert_eq!(params(&db, &anon, &rec(&anon)).to_string(), "anonymous generic");
+    assert_eq!(
+        rec(&anon),
+        HttpMatch {
+            record: Some(3),
+            dishonest: false
+        }
+    );
+    assert_eq!(
+        params(&db, &anon, &rec(&anon)).to_string(),
+        "anonymous generic"
+    );
 
     // Extra headers in between are fine; the first generic is remembered
     // but a later specific one wins.
-    let extra = req(&[("Host", "x"), ("X-1", ""), ("User-Agent", "Firefox/1"), ("Accept", "text/html"), ("Connection", "k")]);
+    let extra = req(&[
+        ("Host", "x"),
+        ("X-1", ""),
+        ("User-Agent", "Firefox/1"),
+        ("Accept", "text/html"),
+        ("Connection", "k"),
+    ]);
     assert_eq!(rec(&extra).record, Some(1));
 
     // Wrong value substring (case-sensitive), wrong order, optional out of
     // order, optional present in order.
-    let bad_val = req(&[("Host", "x"), ("User-Agent", "Firefox/1"), ("Accept", "TEXT/HTML"), ("Connection", "k")]);
+    let bad_val = req(&[
+        ("Host", "x"),
+        ("User-Agent", "Firefox/1"),
+        ("Accept", "TEXT/HTML"),
+        ("Connection", "k"),
+    ]);
     assert_eq!(rec(&bad_val).record, Some(0));
-    let bad_order = req(&[("User-Agent", "Firefox/1"), ("Host", "x"), ("Accept", "text/html"), ("Connection", "k")]);
+    let bad_order = req(&[
+        ("User-Agent", "Firefox/1"),
+        ("Host", "x"),
+        ("Accept", "text/html"),
+        ("Connection", "k"),
+    ]);
     assert_eq!(rec(&bad_order).record, Some(3));
-    let opt_early = req(&[("Referer", "r"), ("Host", "x"), ("User-Agent", "Firefox/1"), ("Accept", "text/html"), ("Connection", "k")]);
+    let opt_early = req(&[
+        ("Referer", "r"),
+        ("Host", "x"),
+        ("User-Agent", "Firefox/1"),
+        ("Accept", "text/html"),
+        ("Connection", "k"),
+    ]);
     assert_eq!(rec(&opt_early).record, Some(0));
-    let opt_ok = req(&[("Host", "x"), ("User-Agent", "Firefox/1"), ("Accept", "text/html"), ("Referer", "r"), ("Connection", "k")]);
+    let opt_ok = req(&[
+        ("Host", "x"),
+        ("User-Agent", "Firefox/1"),
+        ("Accept", "text/html"),
+        ("Referer", "r"),
+        ("Connection", "k"),
+    ]);
     assert_eq!(rec(&opt_ok).record, Some(1));
     // A value-less header cannot satisfy a value rule.
-    let no_val = req(&[("Host", "x"), ("User-Agent", "Firefox/1"), ("Accept", ""), ("Connection", "k")]);
+    let no_val = req(&[
+        ("Host", "x"),
+        ("User-Agent", "Firefox/1"),
+        ("Accept", ""),
+        ("Connection", "k"),
+    ]);
     assert_eq!(rec(&no_val).record, Some(0));
 
     // Version: "0:" only matches HTTP/1.0; "*" anything.
@@ -175,18 +248,31 @@ fn matching_specific_generic_dishonest() {
 
     // habsent, and an OS-class signature.
     let linux = req(&[("Host", "x"), ("X-Linux", "1")]);
-    assert_eq!(rec(&linux).record, Some(3)); // generic Host-only comes first
-    assert_eq!(app_key(&db, true, &HttpMatch { record: Some(4), dishonest: false }), "os");
-    assert_eq!(app_key(&db, true, &rec(&linux)), "app");
+    // A later specific signature beats an earlier generic one.
+    assert_eq!(rec(&linux).record, Some(4));
+    assert_eq!(app_key(&db, true, &rec(&linux)), "os");
+    assert_eq!(name(&linux).as_deref(), Some("Linux"));
+    let linux_accept = req(&[("Host", "x"), ("X-Linux", "1"), ("Accept", "a")]);
+    assert_eq!(rec(&linux_accept).record, Some(3));
+    assert_eq!(app_key(&db, true, &rec(&linux_accept)), "app");
 
     // Responses use their own list; habsent.
     let mut srv = Message::new(false, 1);
     srv.push_header(b"Server", b"Apache");
-    assert_eq!(match_message(&db, &v, &srv), HttpMatch { record: Some(0), dishonest: true });
+    assert_eq!(
+        match_message(&db, &v, &srv),
+        HttpMatch {
+            record: Some(0),
+            dishonest: true
+        }
+    );
     srv.push_header(b"Set-Cookie", b"x");
     assert_eq!(match_message(&db, &v, &srv), HttpMatch::default());
     let none = Message::new(false, 1);
-    assert_eq!(params(&db, &none, &match_message(&db, &v, &none)).to_string(), "anonymous");
+    assert_eq!(
+        params(&db, &none, &match_message(&db, &v, &none)).to_string(),
+        "anonymous"
+    );
 }
 
 #[test]
@@ -195,7 +281,13 @@ fn generic_dishonest_and_empty_sw() {
     let v = Vocabulary::new(&db);
     let m = req(&[("Host", "x"), ("User-Agent", "wget")]);
     let r = match_message(&db, &v, &m);
-    assert_eq!(r, HttpMatch { record: Some(0), dishonest: true });
+    assert_eq!(
+        r,
+        HttpMatch {
+            record: Some(0),
+            dishonest: true
+        }
+    );
     assert_eq!(params(&db, &m, &r).to_string(), "dishonest generic");
     // A UA that is present but empty after NUL-cutting: not anonymous, and
     // dishonest against a non-empty expsw.
@@ -207,12 +299,20 @@ fn generic_dishonest_and_empty_sw() {
 
 #[test]
 fn ua_os_map() {
-    let mut db = Database::default();
-    db.names = vec!["Linux".into(), "iOS".into()];
-    db.ua_os = vec![
-        p0f_sigdb::UaOs { name: 0, needle: "Linux".into() },
-        p0f_sigdb::UaOs { name: 1, needle: "iPhone".into() },
-    ];
+    let db = Database {
+        names: vec!["Linux".into(), "iOS".into()],
+        ua_os: vec![
+            p0f_sigdb::UaOs {
+                name: 0,
+                needle: "Linux".into(),
+            },
+            p0f_sigdb::UaOs {
+                name: 1,
+                needle: "iPhone".into(),
+            },
+        ],
+        ..Database::default()
+    };
     assert_eq!(ua_os(&db, b"Mozilla (iPhone; Linux-ish)"), Some(0));
     assert_eq!(ua_os(&db, b"Mozilla (iPhone)"), Some(1));
     assert_eq!(ua_os(&db, b"curl"), None);

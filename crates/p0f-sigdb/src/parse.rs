@@ -198,8 +198,7 @@ impl<'a> Parser<'a> {
                 self.classes(val)
             }
             b"ua_os" => {
-                if self.state != State::NeedLabel || self.module != Module::Http || !self.request
-                {
+                if self.state != State::NeedLabel || self.module != Module::Http || !self.request {
                     return Err(
                         "'ua_os' is only allowed directly after the [http:request] header".into(),
                     );
@@ -803,6 +802,9 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         if at(val, i) == b':' {
             break;
         }
+        if at(val, i) == 0 {
+            return Err("the signature ends inside the TCP option list".into());
+        }
         if at(val, i) != b',' {
             return Err(format!(
                 "malformed TCP option list: unexpected '{}' after an option",
@@ -858,6 +860,9 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         i += tok.len();
         if at(val, i) == b':' {
             break;
+        }
+        if at(val, i) == 0 {
+            return Err("the signature ends inside the quirk list (payload class missing)".into());
         }
         if at(val, i) != b',' {
             return Err(format!(
@@ -921,7 +926,9 @@ fn parse_http_sig(val: &[u8]) -> Res<HttpSig> {
     let mut horder = Vec::new();
     while at(val, i) != b':' {
         if horder.len() >= HTTP_MAX_HDRS {
-            return Err(format!("more than {HTTP_MAX_HDRS} headers in the header list"));
+            return Err(format!(
+                "more than {HTTP_MAX_HDRS} headers in the header list"
+            ));
         }
         let optional = at(val, i) == b'?';
         if optional {
@@ -1029,11 +1036,7 @@ fn http_covering_line(earlier: &[HttpRecord], labels: &[Label], new: &HttpSig) -
         if rs.ver.is_some() && rs.ver != new.ver {
             continue;
         }
-        if rs
-            .horder
-            .iter()
-            .any(|h| !h.optional && !mandatory(&h.name))
-        {
+        if rs.horder.iter().any(|h| !h.optional && !mandatory(&h.name)) {
             continue;
         }
         let mut t = 0;

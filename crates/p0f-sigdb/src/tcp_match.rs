@@ -341,10 +341,7 @@ pub(crate) fn find_match<I: Iterator<Item = u32>>(
             let diff = ref_quirks ^ probe.quirks;
             let deleted = diff & ref_quirks;
             let added = diff & probe.quirks;
-            if fmatch.is_some()
-                || deleted & !FUZZY_DELETABLE != 0
-                || added & !FUZZY_ADDABLE != 0
-            {
+            if fmatch.is_some() || deleted & !FUZZY_DELETABLE != 0 || added & !FUZZY_ADDABLE != 0 {
                 continue;
             }
             fuzzy = true;
@@ -433,8 +430,7 @@ pub(crate) fn find_match<I: Iterator<Item = u32>>(
         return TcpMatch::default();
     }
     let sig = &rec.sig;
-    let out_of_range =
-        sig.ttl < probe.ttl || (!sig.bad_ttl && sig.ttl - probe.ttl > MAX_DIST);
+    let out_of_range = sig.ttl < probe.ttl || (!sig.bad_ttl && sig.ttl - probe.ttl > MAX_DIST);
     TcpMatch {
         record: Some(f),
         fuzzy: true,
@@ -478,11 +474,7 @@ impl Database {
         };
         let probe = Probe::from_observed(obs);
         if self.tcp_index.covers(self) {
-            let cands = self
-                .tcp_index
-                .bucket(response, &obs.layout)
-                .iter()
-                .copied();
+            let cands = self.tcp_index.bucket(response, &obs.layout).iter().copied();
             find_match(records, &self.labels, cands, &probe, false, syn_mss)
         } else {
             // Records were changed by hand after loading: walk them all.

@@ -122,7 +122,10 @@ pub struct OptLayout {
 
 impl OptLayout {
     pub const fn new() -> OptLayout {
-        OptLayout { len: 0, kinds: [0; MAX_TCP_OPT] }
+        OptLayout {
+            len: 0,
+            kinds: [0; MAX_TCP_OPT],
+        }
     }
     /// Appends a kind; returns false (and changes nothing) when full.
     pub fn push(&mut self, kind: u8) -> bool {

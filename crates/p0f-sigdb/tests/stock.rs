@@ -58,7 +58,8 @@ fn builtin_has_the_stock_facts() {
         db.mtu.iter().map(|r| (r.mtu, r.link.clone())).collect()
     };
     assert_eq!(mtu(&b), mtu(&s));
-    let tcp = |v: &[TcpRecord]| -> Vec<(TcpSig, u32)> { v.iter().map(|r| (r.sig, r.label)).collect() };
+    let tcp =
+        |v: &[TcpRecord]| -> Vec<(TcpSig, u32)> { v.iter().map(|r| (r.sig, r.label)).collect() };
     assert_eq!(tcp(&b.tcp_request), tcp(&s.tcp_request));
     assert_eq!(tcp(&b.tcp_response), tcp(&s.tcp_response));
     let http = |v: &[HttpRecord]| -> Vec<(HttpSig, u32)> {
@@ -91,7 +92,11 @@ fn syn(db: &Database, o: &TcpObserved) -> (Option<String>, TcpMatch) {
 }
 
 fn is_generic(db: &Database, response: bool, m: &TcpMatch) -> bool {
-    let list = if response { &db.tcp_response } else { &db.tcp_request };
+    let list = if response {
+        &db.tcp_response
+    } else {
+        &db.tcp_request
+    };
     db.labels[list[m.record.unwrap() as usize].label as usize].generic
 }
 
@@ -99,7 +104,16 @@ fn is_generic(db: &Database, response: bool, m: &TcpMatch) -> bool {
 fn modern_linux_is_generic_linux() {
     let db = Database::builtin();
     // 4:64+0:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0
-    let o = obs(4, 64, 1460, 1460 * 44, 7, "mss,sok,ts,nop,ws", "df,id+", false);
+    let o = obs(
+        4,
+        64,
+        1460,
+        1460 * 44,
+        7,
+        "mss,sok,ts,nop,ws",
+        "df,id+",
+        false,
+    );
     assert_eq!(classify_window(&o, 0), Some((WindowKind::Mss, 44)));
     let (name, m) = syn(&db, &o);
     assert_eq!(name.as_deref(), Some("Linux 2.2.x-3.x"));
@@ -112,7 +126,16 @@ fn modern_linux_is_generic_linux() {
 fn linux_311_at_distance_7() {
     let db = Database::builtin();
     // 4:57+7:0:1460:mss*20,7:mss,sok,ts,nop,ws:df,id+:0
-    let o = obs(4, 57, 1460, 1460 * 20, 7, "mss,sok,ts,nop,ws", "df,id+", false);
+    let o = obs(
+        4,
+        57,
+        1460,
+        1460 * 20,
+        7,
+        "mss,sok,ts,nop,ws",
+        "df,id+",
+        false,
+    );
     let (name, m) = syn(&db, &o);
     assert_eq!(name.as_deref(), Some("Linux 3.11 and newer"));
     assert!(!m.fuzzy);
@@ -123,7 +146,16 @@ fn linux_311_at_distance_7() {
 #[test]
 fn far_ttl_is_fuzzy_with_guessed_distance() {
     let db = Database::builtin();
-    let o = obs(4, 200, 1460, 1460 * 20, 7, "mss,sok,ts,nop,ws", "df,id+", false);
+    let o = obs(
+        4,
+        200,
+        1460,
+        1460 * 20,
+        7,
+        "mss,sok,ts,nop,ws",
+        "df,id+",
+        false,
+    );
     let (name, m) = syn(&db, &o);
     assert_eq!(name.as_deref(), Some("Linux 3.11 and newer"));
     assert!(m.fuzzy);
@@ -161,7 +193,14 @@ fn fuzzy_nmap_is_no_match_with_distance_zero() {
     // 0 (not the guess of 14).
     let o = obs(4, 50, 265, 512, 0, "mss,sok,ts", "ack+,ecn", false);
     let m = db.match_tcp(false, &o, 0);
-    assert_eq!(m, TcpMatch { record: None, fuzzy: false, dist: 0 });
+    assert_eq!(
+        m,
+        TcpMatch {
+            record: None,
+            fuzzy: false,
+            dist: 0
+        }
+    );
     // Without the extra quirk it is an exact (random-TTL) match.
     let o = obs(4, 50, 265, 512, 0, "mss,sok,ts", "ack+", false);
     let (name, m) = syn(&db, &o);
@@ -172,7 +211,16 @@ fn fuzzy_nmap_is_no_match_with_distance_zero() {
 #[test]
 fn windows_10_is_generic_windows() {
     let db = Database::builtin();
-    let o = obs(4, 128, 1460, 1460 * 44, 8, "mss,nop,ws,nop,nop,sok", "df,id+", false);
+    let o = obs(
+        4,
+        128,
+        1460,
+        1460 * 44,
+        8,
+        "mss,nop,ws,nop,nop,sok",
+        "df,id+",
+        false,
+    );
     let (name, m) = syn(&db, &o);
     assert_eq!(name.as_deref(), Some("Windows NT kernel"));
     assert!(!m.fuzzy && is_generic(&db, false, &m));
@@ -181,7 +229,16 @@ fn windows_10_is_generic_windows() {
 #[test]
 fn macos_is_generic_mac() {
     let db = Database::builtin();
-    let o = obs(4, 64, 1460, 65535, 6, "mss,nop,ws,nop,nop,ts,sok,eol+1", "df,id+", false);
+    let o = obs(
+        4,
+        64,
+        1460,
+        65535,
+        6,
+        "mss,nop,ws,nop,nop,ts,sok,eol+1",
+        "df,id+",
+        false,
+    );
     let (name, m) = syn(&db, &o);
     assert_eq!(name.as_deref(), Some("Mac OS X"));
     assert!(!m.fuzzy && is_generic(&db, false, &m));
@@ -191,7 +248,16 @@ fn macos_is_generic_mac() {
 fn loopback_capture() {
     let db = Database::builtin();
     // SYN: 4:64+0:0:65495:mss*1,10:mss,sok,ts,nop,ws:df,id+:0
-    let o = obs(4, 64, 65495, 65495, 10, "mss,sok,ts,nop,ws", "df,id+", false);
+    let o = obs(
+        4,
+        64,
+        65495,
+        65495,
+        10,
+        "mss,sok,ts,nop,ws",
+        "df,id+",
+        false,
+    );
     assert_eq!(classify_window(&o, 0), Some((WindowKind::Mss, 1)));
     let (name, m) = syn(&db, &o);
     assert_eq!(name.as_deref(), Some("Linux 2.2.x-3.x"));

@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn short_buffers_are_refused() {
-        assert_eq!(Ipv4Packet::new_checked(&[0x45; 19]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&[0x45; 19]).unwrap_err(),
+            Error::Truncated
+        );
     }
 
     #[test]

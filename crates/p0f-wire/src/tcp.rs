@@ -97,7 +97,10 @@ mod tests {
         h[18..20].copy_from_slice(&3u16.to_be_bytes());
         h[20..24].copy_from_slice(&[2, 4, 5, 180]);
         let t = TcpPacket::new_checked(&h).unwrap();
-        assert_eq!((t.src_port(), t.dst_port(), t.seq(), t.ack()), (1234, 25, 7, 0x0100_0000));
+        assert_eq!(
+            (t.src_port(), t.dst_port(), t.seq(), t.ack()),
+            (1234, 25, 7, 0x0100_0000)
+        );
         assert_eq!(t.header_len(), 24);
         assert!(t.ns());
         assert_eq!(t.flags(), 0x42);

@@ -27,7 +27,9 @@ pub(crate) fn ipv4_tcp(flags_byte: u8, opts: &[u8], payload: &[u8]) -> Vec<u8> {
 
 #[test]
 fn linux_like_syn() {
-    let opts = [2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 7];
+    let opts = [
+        2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 1, 3, 3, 7,
+    ];
     let p = ipv4_tcp(flags::SYN, &opts, &[]);
     let f = parse(&p).unwrap();
     assert_eq!(f.layout.as_slice(), &[2, 4, 8, 1, 3]);
@@ -66,7 +68,10 @@ fn option_running_past_header_is_bad() {
 
 #[test]
 fn silly_flags_and_fragments_are_dropped() {
-    assert_eq!(parse(&ipv4_tcp(flags::SYN | flags::FIN, &[], &[])).unwrap_err(), Skip::Ignored);
+    assert_eq!(
+        parse(&ipv4_tcp(flags::SYN | flags::FIN, &[], &[])).unwrap_err(),
+        Skip::Ignored
+    );
     assert_eq!(parse(&ipv4_tcp(0, &[], &[])).unwrap_err(), Skip::Ignored);
     let mut p = ipv4_tcp(flags::SYN, &[], &[]);
     p[7] = 1; // fragment offset

@@ -15,7 +15,10 @@ pub struct Feeder {
 
 impl Feeder {
     pub fn new(compat: bool) -> Feeder {
-        Feeder { compat, ..Feeder::default() }
+        Feeder {
+            compat,
+            ..Feeder::default()
+        }
     }
 
     /// One payload packet; returns the step (or None if the flow was
@@ -27,7 +30,9 @@ impl Feeder {
         let b = &mut self.bufs[usize::from(to_srv)];
         let room = MAX_FLOW_DATA - b.len();
         b.extend_from_slice(&data[..data.len().min(room)]);
-        let step = self.flow.process(to_srv, b, b.len() < MAX_FLOW_DATA, self.compat);
+        let step = self
+            .flow
+            .process(to_srv, b, b.len() < MAX_FLOW_DATA, self.compat);
         if let Some(m) = &step.completed {
             self.messages.push(m.clone());
         }
@@ -47,7 +52,11 @@ pub fn spec(name: &str) -> HttpHeaderSpec {
         Some((n, v)) => (n, Some(v.trim_end_matches(']').to_string())),
         None => (rest, None),
     };
-    HttpHeaderSpec { name: n.to_string(), optional, value }
+    HttpHeaderSpec {
+        name: n.to_string(),
+        optional,
+        value,
+    }
 }
 
 /// A hand-built database. Each entry: (request?, generic?, app?, name, sig
@@ -82,8 +91,16 @@ pub fn db(entries: &[(bool, bool, bool, &str, &str)]) -> Database {
         let rec = HttpRecord {
             sig: HttpSig {
                 ver,
-                horder: horder.split(',').filter(|s| !s.is_empty()).map(spec).collect(),
-                habsent: habsent.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                horder: horder
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(spec)
+                    .collect(),
+                habsent: habsent
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
                 expsw,
             },
             label: (db.labels.len() - 1) as u32,
@@ -98,6 +115,7 @@ pub fn db(entries: &[(bool, bool, bool, &str, &str)]) -> Database {
     db
 }
 
-pub const CURL_REQ: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
+pub const CURL_REQ: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
 
 pub const PY_RESP: &[u8] = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\nDate: Fri, 27 Nov 2026 03:41:57 GMT\r\nContent-type: text/html; charset=utf-8\r\nContent-Length: 512\r\n\r\n<!DOCTYPE HTML>";

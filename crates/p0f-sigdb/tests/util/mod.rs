@@ -108,7 +108,11 @@ pub fn obs(
         quirks: q,
         has_payload: payload,
         tot_hdr: if ver == 6 { 40 } else { 20 } + 20 + opt_bytes,
-        ts1: if has_ts && !q.contains(Quirks::OPT_ZERO_TS1) { 12345 } else { 0 },
+        ts1: if has_ts && !q.contains(Quirks::OPT_ZERO_TS1) {
+            12345
+        } else {
+            0
+        },
     }
 }
 

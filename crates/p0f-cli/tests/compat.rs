@@ -1,0 +1,100 @@
+//! The default mode differs from `--bug-compat` only by the fixes listed in
+//! docs/compat.md, and each fix does what it says.
+
+mod common;
+
+use std::collections::HashMap;
+
+fn multiset(blocks: &[String]) -> HashMap<&str, i32> {
+    let mut m = HashMap::new();
+    for b in blocks {
+        *m.entry(b.as_str()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Blocks in `a` that are not in `b` (as multisets).
+fn missing<'a>(a: &'a [String], b: &[String]) -> Vec<&'a str> {
+    let mut have = multiset(b);
+    let mut out = Vec::new();
+    for x in a {
+        match have.get_mut(x.as_str()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => out.push(x.as_str()),
+        }
+    }
+    out
+}
+
+#[test]
+fn fixes_change_nothing_else_on_the_corpus() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let db = shared.join("reference/p0f.fp");
+    let db = db.to_str().unwrap();
+    let mut captures = Vec::new();
+    for entry in walk(&shared.join("corpus/dev")) {
+        if entry
+            .with_file_name(format!(
+                "{}.p0f.out",
+                entry.file_name().unwrap().to_str().unwrap()
+            ))
+            .exists()
+        {
+            captures.push(entry);
+        }
+    }
+    assert!(!captures.is_empty());
+    let mut changed = 0;
+    for cap in &captures {
+        let dir = cap.parent().unwrap();
+        let name = cap.file_name().unwrap().to_str().unwrap();
+        let fixed = common::run_in(dir, &["-f", db, "-r", name]);
+        let compat = common::run_in(dir, &["--bug-compat", "-f", db, "-r", name]);
+        let (fixed_out, compat_out) = (
+            String::from_utf8_lossy(&fixed.stdout),
+            String::from_utf8_lossy(&compat.stdout),
+        );
+        if fixed_out == compat_out {
+            continue;
+        }
+        changed += 1;
+        let (fb, cb) = (common::blocks(&fixed_out), common::blocks(&compat_out));
+        let gone = missing(&cb, &fb);
+        let added = missing(&fb, &cb);
+        let vlan_dropped = String::from_utf8_lossy(&compat.stderr).contains("Unknown packet type");
+        let nat = |b: &&str| matches!(common::kind(b), "host change" | "ip sharing");
+        if vlan_dropped {
+            // Reading tagged frames only adds observations (and the NAT
+            // verdicts they lead to).
+            assert!(gone.iter().all(nat), "{name}: VLAN fix lost {gone:#?}");
+        } else {
+            // Otherwise only split HTTP responses may parse differently.
+            let http = |b: &&str| common::kind(b) == "http response" || nat(b);
+            assert!(
+                gone.iter().all(http) && added.iter().all(http),
+                "{name}: unexpected change {gone:#?} -> {added:#?}"
+            );
+            assert!(!added.is_empty() || !gone.is_empty());
+        }
+    }
+    assert!(
+        changed > 0,
+        "the corpus has VLAN and split-response captures"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
