@@ -429,9 +429,18 @@ impl<R: Read> CaptureFile<R> {
                 "truncated dump file; tried to read {hdrsize} header bytes, only got {n}"
             )));
         }
-        // libpcap 1.10 stores both time stamp fields as unsigned 32-bit.
-        let ts_sec = i64::from(u32_at(&h, 0, be));
-        let mut usec = u32_at(&h, 4, be);
+        // libpcap 1.10 reads the time stamp fields as signed 32-bit values,
+        // but its byte-swapping macro yields unsigned ones: the sign extends
+        // only for files in the host's byte order.
+        let widen = |v: u32| {
+            if self.big_endian != cfg!(target_endian = "big") {
+                i64::from(v)
+            } else {
+                i64::from(v as i32)
+            }
+        };
+        let ts_sec = widen(u32_at(&h, 0, be));
+        let mut usec = widen(u32_at(&h, 4, be));
         let mut caplen = u32_at(&h, 8, be);
         let mut len = u32_at(&h, 12, be);
         if st.nsec {
@@ -483,7 +492,7 @@ impl<R: Read> CaptureFile<R> {
         Ok(Some((
             Hdr {
                 ts_sec,
-                ts_usec: usec,
+                ts_usec: usec as u32,
                 caplen,
                 len,
             },

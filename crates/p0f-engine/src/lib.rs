@@ -18,6 +18,7 @@ mod http;
 mod nat;
 pub mod observe;
 pub mod packet;
+mod query;
 mod state;
 mod table;
 

@@ -293,3 +293,38 @@ mod props {
         }
     }
 }
+
+#[test]
+fn api_answers_like_p0f() {
+    let mut e = engine(Config::default());
+    let mut r = Recorder::default();
+    let a = syn_from([10, 0, 0, 1], 40000, 57, 64240, &linux_opts(1_000_000));
+    let b = syn_from([10, 0, 0, 1], 40001, 57, 64240, &linux_opts(1_001_000));
+    e.process(1_700_000_000, 0, a.len() as u32, &a, &mut r);
+    e.process(1_700_000_001, 0, b.len() as u32, &b, &mut r);
+    let resp = e.query_v3("10.0.0.1".parse().unwrap());
+    assert_eq!(resp.status, p0f_api::v3::Status::Ok);
+    assert_eq!(resp.os_name.as_string(), "Linux");
+    assert_eq!(resp.os_flavor.as_string(), "2.2.x-3.x");
+    assert_eq!(resp.os_match_q, 2, "generic");
+    assert_eq!(
+        (resp.first_seen, resp.last_seen, resp.total_conn),
+        (1_700_000_000, 1_700_000_001, 2)
+    );
+    assert_eq!(
+        (resp.distance, resp.uptime_min, resp.up_mod_days),
+        (7, 16, 49)
+    );
+    assert_eq!(resp.link_type.as_string(), "Ethernet or modem");
+    // The server side saw no SYN+ACK: distance unknown is 255, as in p0f.
+    let srv = e.query_v3("192.0.2.2".parse().unwrap());
+    assert_eq!(
+        (srv.status, srv.distance, srv.total_conn),
+        (p0f_api::v3::Status::Ok, 255, 2)
+    );
+    assert!(srv.os_name.is_empty());
+    assert_eq!(
+        e.query_v3("10.9.9.9".parse().unwrap()).status,
+        p0f_api::v3::Status::NoMatch
+    );
+}

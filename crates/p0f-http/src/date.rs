@@ -1,26 +1,4 @@
 //! The response `Date` header, converted the way p0f 3.09b does it.
-//!
-//! p0f hands the value to glibc `strptime` with the format
-//! `%a, %d %b %Y %H:%M:%S %Z` and the result to `mktime`, truncating the
-//! `time_t` to 32 bits; any parse failure gives 0. It parses into an
-//! uninitialised `struct tm`, so the fields `strptime` does not set (above
-//! all `tm_isdst`) hold stack garbage and its verdicts can differ from run to
-//! run. This crate fixes that with one deterministic rule, used in both
-//! compatibility modes:
-//!
-//! **Every `struct tm` field the parse does not set is zero.** In particular
-//! `tm_isdst = 0`, so the time is read as *standard* local time of the zone in
-//! `TZ` (under `TZ=UTC`, the usual way to run p0f on captures, this is plain
-//! UTC and matches p0f exactly).
-//!
-//! The parse reproduces glibc's rules: weekday and month names match full or
-//! abbreviated English names case-insensitively; a space in the format skips
-//! any amount of white space, including none; numbers skip leading white
-//! space and read at most 2 (4 for the year) digits, stopping early once
-//! another digit would exceed the maximum; the ranges are day 1–31, year
-//! 0–9999, hour 0–23, minute 0–59, second 0–61; `%Z` skips white space and
-//! then one word and never fails; anything after it is ignored. `mktime`
-//! normalises out-of-range dates such as 31 February.
 
 const DAYS: [&str; 7] = [
     "Sunday",
@@ -163,8 +141,30 @@ pub(crate) fn parse_fields(value: &[u8]) -> Option<Fields> {
 }
 
 /// The `date` value p0f keeps for a response: the header converted to Unix
-/// time (truncated to 32 bits), or 0 when it does not parse. See the module
-/// documentation for the rule that makes this deterministic.
+/// time (truncated to 32 bits), or 0 when it does not parse.
+///
+/// p0f hands the value to glibc `strptime` with the format
+/// `%a, %d %b %Y %H:%M:%S %Z` and the result to `mktime`, truncating the
+/// `time_t` to 32 bits; any parse failure gives 0. It parses into an
+/// uninitialised `struct tm`, so the fields `strptime` does not set (above
+/// all `tm_isdst`) hold stack garbage and its verdicts can differ from run to
+/// run. This function fixes that with one deterministic rule, used in both
+/// compatibility modes:
+///
+/// **Every `struct tm` field the parse does not set is zero.** In particular
+/// `tm_isdst = 0`, so the time is read as *standard* local time of the zone in
+/// `TZ`, through the C library's `mktime`. Under `TZ=UTC`, the usual way to
+/// run p0f on captures, this is plain UTC and agrees with p0f.
+///
+/// The parse follows glibc's rules: weekday and month names match full or
+/// abbreviated English names case-insensitively; a space in the format skips
+/// any amount of white space, including none; numbers skip leading white
+/// space and read at most 2 (4 for the year) digits, stopping early once
+/// another digit would exceed the maximum; the ranges are day 1–31, year
+/// 0–9999, hour 0–23, minute 0–59, second 0–61; `%Z` skips white space and
+/// then one word and never fails; anything after it is ignored. `mktime`
+/// normalises out-of-range dates such as 31 February. A value that is
+/// "1 Jan 1970 00:00:00" in the zone gives 0, like a failure, as in p0f.
 pub fn parse_date(value: &[u8]) -> u32 {
     let Some(f) = parse_fields(value) else {
         return 0;

@@ -98,12 +98,13 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// What the parser expects next.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
-    NeedSect,
-    NeedLabel,
-    NeedSys,
-    NeedSig,
+    Section,
+    Label,
+    Sys,
+    Sig,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -192,13 +193,13 @@ impl<'a> Parser<'a> {
         let val = &line[i..];
         match key {
             b"classes" => {
-                if self.state != State::NeedSect {
+                if self.state != State::Section {
                     return Err("'classes' must come before the first section header".into());
                 }
                 self.classes(val)
             }
             b"ua_os" => {
-                if self.state != State::NeedLabel || self.module != Module::Http || !self.request {
+                if self.state != State::Label || self.module != Module::Http || !self.request {
                     return Err(
                         "'ua_os' is only allowed directly after the [http:request] header".into(),
                     );
@@ -207,8 +208,8 @@ impl<'a> Parser<'a> {
             }
             b"label" => {
                 match self.state {
-                    State::NeedSect => return Err("'label' comes before any section header".into()),
-                    State::NeedSys => {
+                    State::Section => return Err("'label' comes before any section header".into()),
+                    State::Sys => {
                         return Err("expected a 'sys' line after the application label, found \
                                     another 'label'"
                             .into())
@@ -218,19 +219,19 @@ impl<'a> Parser<'a> {
                 self.label(val)
             }
             b"sys" => {
-                if self.state != State::NeedSys {
+                if self.state != State::Sys {
                     return Err("'sys' is only allowed right after a label of class '!'".into());
                 }
                 self.sys(val)?;
-                self.state = State::NeedSig;
+                self.state = State::Sig;
                 Ok(())
             }
             b"sig" => {
                 match self.state {
-                    State::NeedSig => {}
-                    State::NeedSect => return Err("'sig' comes before any section header".into()),
-                    State::NeedLabel => return Err("'sig' without a 'label' line before it".into()),
-                    State::NeedSys => {
+                    State::Sig => {}
+                    State::Section => return Err("'sig' comes before any section header".into()),
+                    State::Label => return Err("'sig' without a 'label' line before it".into()),
+                    State::Sys => {
                         return Err("expected a 'sys' line after the application label, found \
                                     'sig'"
                             .into())
@@ -254,7 +255,7 @@ impl<'a> Parser<'a> {
     fn section(&mut self, rest: &[u8]) -> Res<()> {
         if rest == b"mtu]" {
             self.module = Module::Mtu;
-            self.state = State::NeedLabel;
+            self.state = State::Label;
             return Ok(());
         }
         let Some(colon) = rest.iter().position(|&c| c == b':') else {
@@ -285,7 +286,7 @@ impl<'a> Parser<'a> {
                 ))
             }
         };
-        self.state = State::NeedLabel;
+        self.state = State::Label;
         Ok(())
     }
 
@@ -339,7 +340,7 @@ impl<'a> Parser<'a> {
                 return Err("empty link name in an [mtu] label".into());
             }
             self.link = text(val);
-            self.state = State::NeedSig;
+            self.state = State::Sig;
             return Ok(());
         }
         let generic = match at(val, 0) {
@@ -413,9 +414,9 @@ impl<'a> Parser<'a> {
         });
         self.label = label_id;
         self.state = if class.is_none() {
-            State::NeedSys
+            State::Sys
         } else {
-            State::NeedSig
+            State::Sig
         };
         Ok(())
     }
@@ -1087,7 +1088,7 @@ impl Database {
             source,
             line_no: 0,
             line: &[],
-            state: State::NeedSect,
+            state: State::Section,
             module: Module::Mtu,
             request: false,
             db: Database::default(),

@@ -116,7 +116,7 @@ fn detect_win_multi(
     }
     let win = i32::from(win);
     let try_div = |div: i32| -> Option<i16> {
-        if div != 0 && win % div == 0 {
+        if win.checked_rem(div) == Some(0) {
             Some((win / div) as i16)
         } else {
             None
@@ -378,7 +378,7 @@ pub(crate) fn find_match<I: Iterator<Item = u32>>(
             let ok = match sig.win {
                 WindowSpec::Any => true,
                 WindowSpec::Exact(w) => w == probe.win,
-                WindowSpec::Modulo(n) => n != 0 && probe.win % n == 0,
+                WindowSpec::Modulo(n) => probe.win.checked_rem(n) == Some(0),
                 WindowSpec::MssMultiple(n) => !use_mtu && i32::from(n) == i32::from(multi),
                 WindowSpec::MtuMultiple(n) => use_mtu && i32::from(n) == i32::from(multi),
             };

@@ -1,9 +1,5 @@
 //! p0f's load-time duplicate check ("already covered by line Y").
 
-mod util;
-
-use util::*;
-
 /// Two TCP signatures under two labels; Ok or the error line/covering line.
 fn tcp_pair(l1: &str, s1: &str, l2: &str, s2: &str) -> Result<(), (Option<u32>, String)> {
     let text = format!(

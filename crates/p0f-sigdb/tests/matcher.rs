@@ -350,9 +350,11 @@ fn hand_edited_database_still_matches() {
     d.rebuild_index();
     assert_eq!(d.match_tcp(false, &o, 0).record, Some(1));
     // A database built from scratch has no index at all and still works.
-    let mut fresh = Database::default();
-    fresh.labels = d.labels.clone();
-    fresh.names = d.names.clone();
-    fresh.tcp_request = d.tcp_request.clone();
+    let fresh = Database {
+        labels: d.labels.clone(),
+        names: d.names.clone(),
+        tcp_request: d.tcp_request.clone(),
+        ..Default::default()
+    };
     assert_eq!(fresh.match_tcp(false, &o, 0).record, Some(1));
 }
