@@ -1,8 +1,8 @@
 //! Reading `p0f.fp` text into a [`Database`].
 //!
-//! The accepted language is exactly p0f 3.09b's, including its oddities, so a
-//! database loads here if and only if it loads in p0f (numbers too large for
-//! 32 bits aside). Each line is scanned with a cursor that reads NUL past the
+//! The accepted language is exactly p0f 3.09b's, including its oddities
+//! (numbers are even read with C's `atol` narrowed to 32 bits), so a database
+//! loads here if and only if it loads in p0f. Each line is scanned with a cursor that reads NUL past the
 //! end, which is how the C parser sees its NUL-terminated lines; this keeps
 //! the many "what follows this token" checks identical without ever indexing
 //! out of bounds.
@@ -94,6 +94,15 @@ fn token(s: &[u8], i: usize) -> String {
     show(&rest[..end])
 }
 
+/// A number for messages: its digits as written (so that values beyond 32
+/// bits are not shown wrapped), or the parsed value when there are no digits.
+fn num(s: &[u8], start: usize, end: usize, parsed: i64) -> String {
+    match s.get(start..end) {
+        Some(digits) if !digits.is_empty() => show(digits),
+        _ => parsed.to_string(),
+    }
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -124,7 +133,7 @@ struct Parser<'a> {
     request: bool,
     db: Database,
     index: TcpIndex,
-    /// The link name of the current [mtu] label.
+    /// The link name of the current `[mtu]` label.
     link: String,
     /// Index of the current non-mtu label.
     label: u32,
@@ -607,7 +616,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         if n == i && ttl == 0 {
             return Err("the initial TTL is missing".into());
         }
-        return Err(format!("initial TTL {ttl} is outside 1..255"));
+        return Err(format!(
+            "initial TTL {} is outside 1..255",
+            num(val, i, n, ttl)
+        ));
     }
     i = n + 1;
     let mut bad_ttl = false;
@@ -626,7 +638,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         }
         let add = atol(val, i);
         if add < 0 || ttl + add > 255 {
-            return Err(format!("initial TTL {ttl}+{add} exceeds 255"));
+            return Err(format!(
+                "initial TTL {ttl}+{} exceeds 255",
+                num(val, i, n, add)
+            ));
         }
         ttl += add;
         i = n + 1;
@@ -639,7 +654,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
     }
     let olen = atol(val, i);
     if !(0..=255).contains(&olen) {
-        return Err(format!("IP option length {olen} is outside 0..255"));
+        return Err(format!(
+            "IP option length {} is outside 0..255",
+            num(val, i, n, olen)
+        ));
     }
     i = n + 1;
 
@@ -657,7 +675,7 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         }
         let v = atol(val, i);
         if !(0..=65535).contains(&v) {
-            return Err(format!("MSS {v} is outside 0..65535"));
+            return Err(format!("MSS {} is outside 0..65535", num(val, i, n, v)));
         }
         i = n + 1;
         Some(v as u16)
@@ -675,7 +693,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         }
         let v = atol(val, i);
         if !(2..=65535).contains(&v) {
-            return Err(format!("window modulus %{v} is outside 2..65535"));
+            return Err(format!(
+                "window modulus %{} is outside 2..65535",
+                num(val, i, n, v)
+            ));
         }
         i = n + 1;
         WindowSpec::Modulo(v as u16)
@@ -692,7 +713,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         }
         let v = atol(val, i);
         if !(1..=1000).contains(&v) {
-            return Err(format!("window multiplier {v} is outside 1..1000"));
+            return Err(format!(
+                "window multiplier {} is outside 1..1000",
+                num(val, i, n, v)
+            ));
         }
         i = n + 1;
         if mtu {
@@ -707,7 +731,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         }
         let v = atol(val, i);
         if !(0..=65535).contains(&v) {
-            return Err(format!("window size {v} is outside 0..65535"));
+            return Err(format!(
+                "window size {} is outside 0..65535",
+                num(val, i, n, v)
+            ));
         }
         i = n + 1;
         WindowSpec::Exact(v as u16)
@@ -727,7 +754,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
         }
         let v = atol(val, i);
         if !(0..=255).contains(&v) {
-            return Err(format!("window scale {v} is outside 0..255"));
+            return Err(format!(
+                "window scale {} is outside 0..255",
+                num(val, i, n, v)
+            ));
         }
         i = n + 1;
         Some(v as u8)
@@ -758,7 +788,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
             }
             let v = atol(val, i);
             if !(0..=255).contains(&v) {
-                return Err(format!("EOL padding {v} is outside 0..255"));
+                return Err(format!(
+                    "EOL padding {} is outside 0..255",
+                    num(val, i, n, v)
+                ));
             }
             eol_pad = v as u8;
             i = n;
@@ -789,7 +822,10 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
             }
             let v = atol(val, i);
             if !(0..=255).contains(&v) {
-                return Err(format!("option kind ?{v} is outside 0..255"));
+                return Err(format!(
+                    "option kind ?{} is outside 0..255",
+                    num(val, i, n, v)
+                ));
             }
             i = n;
             v as u8
@@ -1108,7 +1144,7 @@ impl Database {
         Database::parse(&data, &source)
     }
 
-    /// Number of `sig` lines, [mtu] included (what p0f reports when loading).
+    /// Number of `sig` lines, `[mtu]` included (what p0f reports when loading).
     pub fn sig_count(&self) -> usize {
         self.mtu.len()
             + self.tcp_request.len()
@@ -1117,7 +1153,7 @@ impl Database {
             + self.http_response.len()
     }
 
-    /// The link type of the first [mtu] signature with this MTU.
+    /// The link type of the first `[mtu]` signature with this MTU.
     pub fn mtu_link(&self, mtu: u16) -> Option<&str> {
         self.mtu
             .iter()

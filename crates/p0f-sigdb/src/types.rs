@@ -222,7 +222,7 @@ pub struct Label {
     pub name: u32,
     /// Everything after the third colon; None when empty.
     pub flavor: Option<String>,
-    /// Counts every non-[mtu] label in the file from 0 (the NAT logic compares it).
+    /// Counts every non-`[mtu]` label in the file from 0 (the NAT logic compares it).
     pub label_id: u32,
     /// The `sys =` list of an application label (empty otherwise).
     pub sys: Vec<SysEntry>,

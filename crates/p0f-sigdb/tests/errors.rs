@@ -311,6 +311,13 @@ fn tcp_ttl_parser_quirks() {
     // A leading '+' is read as a sign by atol, then again as "N+D".
     let s = good_tcp("4:+32:0:*:*,*:mss::0");
     assert_eq!(s.ttl, 64);
+    // Numbers are read like C's atol stored in 32 bits: 2^32 + 64 wraps to 64
+    // (checked against p0f 3.09b), while saturated values are rejected.
+    assert_eq!(good_tcp("4:4294967360:0:*:*,*:mss::0").ttl, 64);
+    bad_tcp(
+        "4:99999999999999999999:0:*:*,*:mss::0",
+        "initial TTL 99999999999999999999 is outside",
+    );
 }
 
 #[test]
