@@ -279,7 +279,7 @@ impl<R: Read> CaptureFile<R> {
             return Err(CaptureError::UnknownFormat);
         };
         let total_length = u32_at(&h, 0, big_endian);
-        if total_length < 28 || total_length > BT_SHB_INSANE_MAX {
+        if !(28..=BT_SHB_INSANE_MAX).contains(&total_length) {
             return Err(CaptureError::Invalid(format!(
                 "Section Header Block in pcapng dump file has invalid length 28 < _{total_length}_ < {BT_SHB_INSANE_MAX} (BT_SHB_INSANE_MAX)"
             )));
@@ -521,7 +521,7 @@ impl<R: Read> CaptureFile<R> {
                 "block in pcapng dump file has a length of {total_length} < 12"
             )));
         }
-        if total_length % 4 != 0 {
+        if total_length & 3 != 0 {
             return Err(CaptureError::Invalid(format!(
                 "block in pcapng dump file has a length of {total_length} that is not a multiple of 4"
             )));
@@ -564,7 +564,7 @@ impl<R: Read> CaptureFile<R> {
             let p = cur.get(4, IDB)?;
             let code = u16_at(&self.buf, p, be);
             let olen = u16_at(&self.buf, p + 2, be);
-            let padded = (usize::from(olen) + 3) / 4 * 4;
+            let padded = usize::from(olen).div_ceil(4) * 4;
             let v = cur.get(padded, IDB)?;
             match code {
                 0 => {
@@ -776,4 +776,179 @@ struct Hdr {
     ts_usec: u32,
     caplen: u32,
     len: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn pcap(
+        magic: u32,
+        linktype: u32,
+        snaplen: u32,
+        recs: &[(u32, u32, u32, u32, &[u8])],
+    ) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&magic.to_le_bytes());
+        f.extend_from_slice(&2u16.to_le_bytes());
+        f.extend_from_slice(&4u16.to_le_bytes());
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&snaplen.to_le_bytes());
+        f.extend_from_slice(&linktype.to_le_bytes());
+        for (s, u, cl, l, d) in recs {
+            for v in [s, u, cl, l] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+            f.extend_from_slice(d);
+        }
+        f
+    }
+
+    fn block(ty: u32, body: &[u8]) -> Vec<u8> {
+        let len = 12 + body.len() as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(&ty.to_le_bytes());
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = BYTE_ORDER_MAGIC.to_le_bytes().to_vec();
+        body.extend_from_slice(&[1, 0, 0, 0]);
+        body.extend_from_slice(&[0xff; 8]);
+        block(BT_SHB, &body)
+    }
+
+    fn idb(linktype: u16, opts: &[u8]) -> Vec<u8> {
+        let mut body = linktype.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&0u32.to_le_bytes());
+        body.extend_from_slice(opts);
+        block(BT_IDB, &body)
+    }
+
+    fn epb(iface: u32, t: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for v in [
+            iface,
+            (t >> 32) as u32,
+            t as u32,
+            data.len() as u32,
+            data.len() as u32,
+        ] {
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        body.extend_from_slice(data);
+        body.resize((body.len() + 3) & !3, 0);
+        block(BT_EPB, &body)
+    }
+
+    fn all(f: Vec<u8>) -> (Vec<(i64, u32, u32, u32)>, bool) {
+        let mut cf = CaptureFile::from_reader(Cursor::new(f)).unwrap();
+        let mut v = Vec::new();
+        loop {
+            match cf.next_packet() {
+                Ok(Some(p)) => v.push((p.ts_sec, p.ts_usec, p.caplen, p.len)),
+                Ok(None) => return (v, false),
+                Err(_) => return (v, true),
+            }
+        }
+    }
+
+    #[test]
+    fn pcap_basics() {
+        let f = pcap(
+            NSEC_TCPDUMP_MAGIC,
+            101,
+            0,
+            &[(5, 123_456_789, 2, 60, &[1, 2])],
+        );
+        let cf = CaptureFile::from_reader(Cursor::new(f.clone())).unwrap();
+        assert_eq!(cf.link_type(), 12);
+        assert_eq!(cf.snaplen(), 262_144);
+        assert_eq!(all(f), (vec![(5, 123_456, 2, 60)], false));
+        // caplen above the file's snaplen but within the maximum: truncated.
+        let f = pcap(
+            TCPDUMP_MAGIC,
+            1,
+            2,
+            &[(1, 2, 4, 4, &[1, 2, 3, 4]), (3, 4, 1, 1, &[9])],
+        );
+        assert_eq!(all(f), (vec![(1, 2, 2, 4), (3, 4, 1, 1)], false));
+        // caplen above 262144: error.
+        let f = pcap(TCPDUMP_MAGIC, 1, 0, &[(1, 2, 262_145, 262_145, &[])]);
+        assert_eq!(all(f), (vec![], true));
+        // Truncated record data, and a partial record header.
+        let f = pcap(TCPDUMP_MAGIC, 1, 0, &[(1, 2, 4, 4, &[1, 2])]);
+        assert_eq!(all(f), (vec![], true));
+        let mut f = pcap(TCPDUMP_MAGIC, 1, 0, &[(1, 2, 1, 1, &[1])]);
+        f.extend_from_slice(&[0; 5]);
+        assert_eq!(all(f), (vec![(1, 2, 1, 1)], true));
+        // Zero-length record.
+        let f = pcap(TCPDUMP_MAGIC, 1, 0, &[(1, 2, 0, 0, &[])]);
+        assert_eq!(all(f), (vec![(1, 2, 0, 0)], false));
+        // Too short for a header; unknown magic.
+        assert!(CaptureFile::from_reader(Cursor::new(vec![0xd4, 0xc3])).is_err());
+        assert!(matches!(
+            CaptureFile::from_reader(Cursor::new(vec![0; 24])),
+            Err(CaptureError::UnknownFormat)
+        ));
+    }
+
+    #[test]
+    fn pcap_kuznetzov() {
+        let mut f = pcap(KUZNETZOV_TCPDUMP_MAGIC, 1, 100, &[]);
+        for v in [7u32, 8, 1, 1, 0, 0] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        f.push(0xab);
+        assert_eq!(all(f), (vec![(7, 8, 1, 1)], false));
+    }
+
+    #[test]
+    fn pcapng_timestamps_and_sections() {
+        // if_tsresol 10^-9 and if_tsoffset 100.
+        let mut opts = vec![9, 0, 1, 0, 9, 0, 0, 0, 14, 0, 8, 0];
+        opts.extend_from_slice(&100u64.to_le_bytes());
+        opts.extend_from_slice(&[0, 0, 0, 0]);
+        let mut f = shb();
+        f.extend(idb(1, &opts));
+        f.extend(epb(0, 1_500_000_123, &[1, 2, 3]));
+        // A second section with binary resolution 2^-10.
+        f.extend(shb());
+        f.extend(idb(1, &[9, 0, 1, 0, 0x8a, 0, 0, 0]));
+        f.extend(epb(0, 2048 + 512, &[4]));
+        // Packet on a missing interface: error.
+        f.extend(epb(3, 0, &[5]));
+        assert_eq!(
+            all(f),
+            (vec![(101, 500_000, 3, 3), (2, 500_000, 1, 1)], true)
+        );
+    }
+
+    #[test]
+    fn pcapng_interface_type_rules() {
+        // A second interface of another type stops the read.
+        let mut f = shb();
+        f.extend(idb(1, &[]));
+        f.extend(epb(0, 0, &[1]));
+        f.extend(idb(113, &[]));
+        f.extend(epb(1, 0, &[1]));
+        assert_eq!(all(f).0.len(), 1);
+        // LINKTYPE_RAW: a second (identical) interface is refused too,
+        // because libpcap compares DLT 12 with LINKTYPE 101.
+        let mut f = shb();
+        f.extend(idb(101, &[]));
+        f.extend(epb(0, 0, &[0x45]));
+        f.extend(idb(101, &[]));
+        let (v, err) = all(f);
+        assert_eq!((v.len(), err), (1, true));
+        // Skipped unknown blocks; no IDB at all is an open error.
+        let mut f = shb();
+        f.extend(block(0x0bad, &[0; 8]));
+        assert!(CaptureFile::from_reader(Cursor::new(f)).is_err());
+    }
 }
