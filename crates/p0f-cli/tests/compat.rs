@@ -98,3 +98,44 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn tagged_frames_are_fingerprinted_unless_bug_compatible() {
+    let samples = common::repo().join("samples");
+    let fixed = common::run_in(&samples, &["-r", "vlan.pcap"]);
+    let compat = common::run_in(&samples, &["--bug-compat", "-r", "vlan.pcap"]);
+    let fixed_blocks = common::blocks(&String::from_utf8_lossy(&fixed.stdout));
+    let compat_blocks = common::blocks(&String::from_utf8_lossy(&compat.stdout));
+    let syns = |b: &[String], port: &str| {
+        b.iter().filter(|x| common::kind(x) == "syn" && x.contains(&format!("-> 198.51.100.20/{port} "))).count()
+    };
+    // The tagged handshake (port 80) is seen only with the fix...
+    assert_eq!(syns(&fixed_blocks, "80"), 1);
+    assert_eq!(syns(&compat_blocks, "80"), 0);
+    assert!(String::from_utf8_lossy(&compat.stderr).contains("Unknown packet type"));
+    // ...and the untagged one (port 81) reads the same in both modes.
+    assert_eq!(syns(&fixed_blocks, "81"), 1);
+    let untagged = |b: &[String]| b.iter().filter(|x| x.contains("/81 (")).cloned().collect::<Vec<_>>();
+    assert_eq!(untagged(&fixed_blocks), untagged(&compat_blocks));
+    // Same stack, same signature, tag or no tag.
+    let raw = |b: &[String], port: &str| {
+        b.iter()
+            .find(|x| common::kind(x) == "syn" && x.contains(&format!("/{port} (")))
+            .and_then(|x| x.lines().find(|l| l.starts_with("| raw_sig")).map(str::to_string))
+    };
+    assert_eq!(raw(&fixed_blocks, "80"), raw(&fixed_blocks, "81"));
+}
+
+#[test]
+fn sample_capture_runs_with_the_built_in_database() {
+    let samples = common::repo().join("samples");
+    let out = common::run_in(&samples, &["-r", "loopback.pcap"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[+] Loaded 322 signatures from the built-in database."));
+    let blocks = common::blocks(&text);
+    for kind in ["syn", "syn+ack", "mtu", "http request", "http response", "uptime"] {
+        assert!(blocks.iter().any(|b| common::kind(b) == kind), "no {kind} block in the sample");
+    }
+    assert!(text.trim_end().ends_with("packets."));
+}

@@ -2,6 +2,7 @@
 //! `fp_mtu.c` behaviour).
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use p0f_sigdb::{guess_dist, opt, TcpObserved, WindowKind};
 
@@ -123,8 +124,11 @@ impl Engine {
         }
         if let Some(l) = label {
             if l.class.is_none() {
-                let sys = l.sys.clone();
-                self.verify_tool_class(to_srv, f, &sys, sink);
+                // The database outlives this call; hold it by Arc so that the
+                // label's `sys` list can be lent while `self` is borrowed.
+                let db = Arc::clone(&self.db);
+                let sys = &db.labels[record.map_or(0, |r| r.label as usize)].sys;
+                self.verify_tool_class(to_srv, f, sys, sink);
                 return None;
             }
         }

@@ -126,8 +126,7 @@ impl Engine {
         if let Some(mi) = m.record {
             let ml = label_of(mi);
             if ml.class.is_none() {
-                let sys = ml.sys.clone();
-                self.verify_tool_class(to_srv, f, &sys, sink);
+                self.verify_tool_class(to_srv, f, &ml.sys, sink);
                 if let (false, Some(ri)) = (to_srv, ref_matched) {
                     let rl = label_of(ri);
                     if rl.name != ml.name {
