@@ -158,7 +158,7 @@ impl Engine {
         self.now_ms = (ts_sec as u64)
             .wrapping_mul(1000)
             .wrapping_add(u64::from(ts_usec / 1000));
-        if self.packets % EXPIRE_INTERVAL == 0 {
+        if self.packets.is_multiple_of(EXPIRE_INTERVAL) {
             self.expire();
         }
         let usable = (wire_len as usize).min(data.len()).min(packet::SNAPLEN);

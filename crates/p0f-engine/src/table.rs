@@ -46,10 +46,6 @@ impl<K: Hash + Eq + Copy, T> List<K, T> {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn find(&self, key: &K) -> Option<Idx> {
         self.map.get(key).copied()
     }

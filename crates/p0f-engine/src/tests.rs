@@ -286,8 +286,8 @@ mod props {
             }
             e.process(1, 0, syn.len() as u32, &syn, &mut r);
             let mut synack = syn.clone();
-            synack[12..16].copy_from_slice(&syn[16..20].to_vec());
-            synack[16..20].copy_from_slice(&syn[12..16].to_vec());
+            synack[12..16].copy_from_slice(&syn[16..20]);
+            synack[16..20].copy_from_slice(&syn[12..16]);
             synack[33] = 0x12;
             e.process(2, 0, synack.len() as u32, &synack, &mut r);
         }

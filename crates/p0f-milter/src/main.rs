@@ -1,0 +1,205 @@
+//! `p0f-mailpolicy`: see the library docs and `docs/mail-policy.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use p0f_milter::milter::MilterOptions;
+use p0f_milter::policyd::PolicyService;
+use p0f_milter::server::{self, Service};
+use p0f_policy::config::{self, parse_plugins_text, ConfigError};
+use p0f_policy::Policy;
+use tracing::{error, info};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "p0f-mailpolicy",
+    version,
+    about = "OS-aware mail policy from p0f fingerprints: a milter and a Postfix policy service"
+)]
+struct Args {
+    /// Native TOML configuration file.
+    #[arg(short = 'c', long)]
+    config: Option<PathBuf>,
+    /// qpsmtpd plugins file (or a file holding just the ident/p0f line).
+    #[arg(long)]
+    qpsmtpd_plugins: Option<PathBuf>,
+    /// An ident/p0f line given directly, e.g. "ident/p0f /tmp/.p0f_socket3 smite_os windows".
+    #[arg(long)]
+    plugin_line: Vec<String>,
+    /// qpsmtpd's p0f_blocked_operating_systems file.
+    #[arg(long)]
+    blocked_os: Option<PathBuf>,
+    /// Milter listener: unix:/path or inet:ADDR:PORT (repeatable).
+    #[arg(long)]
+    milter: Vec<String>,
+    /// Postfix policy listener: unix:/path or inet:ADDR:PORT (repeatable).
+    #[arg(long)]
+    policy: Vec<String>,
+    /// Mode of Unix listening sockets, octal.
+    #[arg(long)]
+    socket_mode: Option<String>,
+    /// Log what would be blocked instead of blocking.
+    #[arg(long)]
+    dry_run: bool,
+    /// Per-step p0f timeout in milliseconds (connect, write, read).
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Do not ask the MTA for macros during option negotiation.
+    #[arg(long)]
+    no_request_macros: bool,
+    /// Check the configuration, print a summary and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn build(args: &Args) -> Result<p0f_policy::PolicyConfig, ConfigError> {
+    let mut cfg = config::load_unvalidated(
+        args.config.as_deref(),
+        args.qpsmtpd_plugins.as_deref(),
+        args.blocked_os.as_deref(),
+    )?;
+    for (i, line) in args.plugin_line.iter().enumerate() {
+        let place = format!("--plugin-line #{}", i + 1);
+        let found = parse_plugins_text(line, &place)?;
+        if found.is_empty() {
+            return Err(ConfigError::new(place, "not an ident/p0f line"));
+        }
+        cfg.instances.extend(found);
+    }
+    if args.dry_run {
+        cfg.dry_run = true;
+    }
+    if let Some(ms) = args.timeout_ms {
+        if !(1..=60_000).contains(&ms) {
+            return Err(ConfigError::new("--timeout-ms", "must be 1..=60000"));
+        }
+        cfg.timeout = Duration::from_millis(ms);
+    }
+    for a in args.milter.iter().chain(args.policy.iter()) {
+        config::check_listen(a).map_err(|e| ConfigError::new("command line", e))?;
+    }
+    cfg.listen.milter.extend(args.milter.iter().cloned());
+    cfg.listen.policy.extend(args.policy.iter().cloned());
+    if let Some(m) = &args.socket_mode {
+        cfg.listen.socket_mode = u32::from_str_radix(m, 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| {
+                ConfigError::new("--socket-mode", format!("{m:?} is not an octal mode"))
+            })?;
+    }
+    cfg.validate("configuration")?;
+    if cfg.listen.milter.is_empty() && cfg.listen.policy.is_empty() {
+        return Err(ConfigError::new(
+            "configuration",
+            "no listener: give --milter and/or --policy, or [listen] in the config file",
+        ));
+    }
+    Ok(cfg)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cfg = match build(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("p0f-mailpolicy: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check {
+        println!(
+            "configuration OK: {} p0f instance(s), {} blocking rule(s), {} trusted network(s), headers {}, dry run {}",
+            cfg.instances.len(),
+            cfg.rules.len(),
+            cfg.trusted_networks.len(),
+            if cfg.add_headers() { "on" } else { "off" },
+            cfg.dry_run
+        );
+        return ExitCode::SUCCESS;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("p0f-mailpolicy: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(run(cfg, !args.no_request_macros))
+}
+
+async fn run(cfg: p0f_policy::PolicyConfig, request_macros: bool) -> ExitCode {
+    let mode = cfg.listen.socket_mode;
+    let milters = cfg.listen.milter.clone();
+    let policies = cfg.listen.policy.clone();
+    let policy = Policy::new(cfg);
+    let opts = MilterOptions {
+        request_macros,
+        ..MilterOptions::default()
+    };
+    let svc = PolicyService::new(policy.clone());
+    let mut listeners = Vec::new();
+    for (addr, kind) in milters
+        .iter()
+        .map(|a| (a, 0))
+        .chain(policies.iter().map(|a| (a, 1)))
+    {
+        match server::bind(addr, mode) {
+            Ok(l) => listeners.push((l, kind)),
+            Err(e) => {
+                error!(listener = %addr, error = %e, "cannot listen");
+                eprintln!("p0f-mailpolicy: cannot listen on {addr}: {e}");
+                for (l, _) in &listeners {
+                    l.cleanup();
+                }
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mut tasks = Vec::new();
+    let mut cleanup = Vec::new();
+    for (l, kind) in listeners {
+        if let server::Listener::Unix(_, p) = &l {
+            cleanup.push(p.clone());
+        }
+        let s = if kind == 0 {
+            Service::Milter(policy.clone(), opts.clone())
+        } else {
+            Service::Policy(svc.clone(), Duration::from_secs(600))
+        };
+        tasks.push(server::spawn(l, s));
+    }
+    info!("p0f-mailpolicy ready");
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("p0f-mailpolicy: cannot watch signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    info!("shutting down");
+    for t in tasks {
+        t.abort();
+    }
+    for p in cleanup {
+        let _ = std::fs::remove_file(p);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,335 @@
+//! The milter against a scripted MTA (this file plays Postfix's part of the
+//! protocol) and a fake p0f, in process.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use p0f_milter::milter::{proto, serve, MilterOptions};
+use p0f_policy::config::{parse_blocked_os, parse_plugins_text, PolicyConfig};
+use p0f_policy::fake::{v2_os, v3_os, Behaviour, FakeP0f};
+use p0f_policy::Policy;
+use proptest::prelude::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+fn policy(sock: &str, extra: &str, timeout_ms: u64) -> Policy {
+    Policy::new(PolicyConfig {
+        instances: parse_plugins_text(&format!("ident/p0f {sock}\n{extra}"), "plugins").unwrap(),
+        rules: parse_blocked_os("/windows/\n", "blocked").unwrap(),
+        trusted_networks: vec!["192.0.2.200/32".parse().unwrap()],
+        timeout: Duration::from_millis(timeout_ms),
+        ..PolicyConfig::default()
+    })
+}
+
+struct Mta {
+    s: DuplexStream,
+}
+
+impl Mta {
+    async fn send(&mut self, cmd: u8, data: &[u8]) {
+        self.s.write_all(&proto::frame(cmd, data)).await.unwrap();
+    }
+
+    async fn recv(&mut self) -> (u8, Vec<u8>) {
+        let mut len = [0u8; 4];
+        tokio::time::timeout(Duration::from_secs(5), self.s.read_exact(&mut len))
+            .await
+            .expect("milter answered within 5 s")
+            .unwrap();
+        let mut b = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.s.read_exact(&mut b).await.unwrap();
+        (b[0], b[1..].to_vec())
+    }
+
+    async fn negotiate(&mut self) -> (u32, u32, Vec<u8>) {
+        let mut d = 6u32.to_be_bytes().to_vec();
+        d.extend_from_slice(&0x1ffu32.to_be_bytes());
+        d.extend_from_slice(&0x1fffffu32.to_be_bytes());
+        self.send(proto::C_OPTNEG, &d).await;
+        let (c, r) = self.recv().await;
+        assert_eq!(c, b'O');
+        let actions = u32::from_be_bytes(r[4..8].try_into().unwrap());
+        let protocol = u32::from_be_bytes(r[8..12].try_into().unwrap());
+        (actions, protocol, r[12..].to_vec())
+    }
+
+    async fn connect(&mut self, family: u8, addr: &str, port: u16, daemon_port: Option<&str>) {
+        let mut m = vec![b'C'];
+        if let Some(p) = daemon_port {
+            m.extend_from_slice(
+                format!("{{daemon_port}}\0{p}\0{{daemon_addr}}\0192.0.2.25\0").as_bytes(),
+            );
+        }
+        self.send(proto::C_MACRO, &m).await;
+        let mut d = b"client.example\0".to_vec();
+        d.push(family);
+        d.extend_from_slice(&port.to_be_bytes());
+        d.extend_from_slice(addr.as_bytes());
+        d.push(0);
+        self.send(proto::C_CONNECT, &d).await;
+    }
+}
+
+fn start(policy: Policy) -> (Mta, tokio::task::JoinHandle<()>) {
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let h = tokio::spawn(async move {
+        serve(b, "test".into(), policy, MilterOptions::default())
+            .await
+            .unwrap();
+    });
+    (Mta { s: a }, h)
+}
+
+fn hdr(name: &str, value: &str) -> Vec<u8> {
+    format!("{name}\0{value}\0").into_bytes()
+}
+
+#[tokio::test]
+async fn full_message_rejects_and_rewrites_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    fake.set_v3(
+        "2001:db8::7".parse().unwrap(),
+        v3_os("Linux", "3.11 and newer", "Ethernet or modem", 0),
+    );
+    fake.set_v3(
+        "192.0.2.9".parse().unwrap(),
+        v3_os("Windows", "7 or 8", "", 0),
+    );
+    let p = policy(&sock.display().to_string(), "", 500);
+
+    // Linux over IPv6 with Postfix's "IPv6:" prefix, two forged headers.
+    let (mut m, h) = start(p.clone());
+    let (actions, protocol, symlist) = m.negotiate().await;
+    assert_eq!(
+        actions,
+        proto::F_ADDHDRS | proto::F_CHGHDRS | proto::F_SETSYMLIST
+    );
+    assert_eq!(protocol & proto::P_NOBODY, proto::P_NOBODY);
+    assert!(String::from_utf8_lossy(&symlist).contains("{daemon_port}"));
+    m.connect(b'6', "IPv6:2001:db8::7", 4000, None).await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    for (n, v) in [
+        ("Subject", "hi"),
+        ("X-P0F-Genre", "forged"),
+        ("x-p0f-genre", "again"),
+        ("X-P0F-LINK-TYPE", "f"),
+    ] {
+        m.send(proto::C_HEADER, &hdr(n, v)).await;
+        assert_eq!(m.recv().await.0, b'c');
+    }
+    m.send(proto::C_EOH, b"").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_BODYEOB, b"").await;
+    let mut got = Vec::new();
+    loop {
+        let (c, d) = m.recv().await;
+        if c == b'c' {
+            break;
+        }
+        got.push((c, d));
+    }
+    let expect = vec![
+        (
+            b'm',
+            [&1u32.to_be_bytes()[..], b"X-P0F-LINK-TYPE\0\0"].concat(),
+        ),
+        (b'm', [&2u32.to_be_bytes()[..], b"x-p0f-genre\0\0"].concat()),
+        (b'm', [&1u32.to_be_bytes()[..], b"X-P0F-Genre\0\0"].concat()),
+        (
+            b'i',
+            [
+                &0u32.to_be_bytes()[..],
+                b"X-P0F-Genre\0Linux 3.11 and newer\0",
+            ]
+            .concat(),
+        ),
+        (
+            b'i',
+            [
+                &1u32.to_be_bytes()[..],
+                b"X-P0F-Link-Type\0Ethernet or modem\0",
+            ]
+            .concat(),
+        ),
+    ];
+    assert_eq!(got, expect);
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+    assert_eq!(
+        fake.v3_queries(),
+        vec!["2001:db8::7".parse::<IpAddr>().unwrap()]
+    );
+
+    // Windows: 550 at RCPT; an authenticated session is a relay client.
+    let (mut m, h) = start(p.clone());
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.9", 4001, None).await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await, (b'y', b"550 5.7.1 OS Blocked\0".to_vec()));
+    m.send(proto::C_ABORT, b"").await;
+    m.send(proto::C_MACRO, b"M{auth_authen}\0alice\0").await;
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    // A new connection on the same stream starts afresh.
+    m.send(proto::C_QUIT_NC, b"").await;
+    m.connect(b'4', "192.0.2.200", 4002, None).await; // trusted network
+    m.recv().await;
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+}
+
+#[tokio::test]
+async fn v2_lookup_uses_connect_macros() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    fake.set_v2(
+        "192.0.2.9".parse().unwrap(),
+        v2_os("Windows", "XP", "ethernet/modem"),
+    );
+    let p = Policy::new(PolicyConfig {
+        instances: parse_plugins_text(&format!("ident/p0f {} version 2", sock.display()), "p")
+            .unwrap(),
+        rules: parse_blocked_os("/windows/\n", "blocked").unwrap(),
+        ..PolicyConfig::default()
+    });
+    let (mut m, _h) = start(p.clone());
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.9", 40001, Some("25")).await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'y');
+    let q = fake.v2_queries();
+    assert_eq!(
+        (q[0].src_port, q[0].dst_port, q[0].dst.to_string().as_str()),
+        (40001, 25, "192.0.2.25")
+    );
+    // Without {daemon_port} (Postfix's default macro list) v2 cannot ask:
+    // the mail goes on.
+    let (mut m, _h) = start(p);
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.9", 40002, None).await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_p0f_never_delays_connect_nor_other_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let hung = dir.path().join("hung.sock");
+    let fake = FakeP0f::start(&hung).unwrap();
+    fake.set_behaviour(Behaviour::Hang);
+    fake.set_v3(
+        "192.0.2.9".parse().unwrap(),
+        v3_os("Windows", "7 or 8", "", 0),
+    );
+    let p = policy(&hung.display().to_string(), "", 1500);
+    // 20 concurrent sessions: each connect reply is immediate; each RCPT
+    // waits at most about one read timeout, and they wait together.
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..20u16 {
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut m, _h) = start(p);
+            m.negotiate().await;
+            let c0 = Instant::now();
+            m.connect(b'4', "192.0.2.9", 5000 + i, None).await;
+            assert_eq!(m.recv().await.0, b'c');
+            assert!(
+                c0.elapsed() < Duration::from_millis(300),
+                "connect reply took {:?}",
+                c0.elapsed()
+            );
+            m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+            assert_eq!(m.recv().await.0, b'c', "fail open");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn bad_frames_end_the_session_cleanly() {
+    let p = policy("/nonexistent", "", 100);
+    for bytes in [
+        vec![0u8, 0, 0, 0],           // empty frame
+        vec![0x7f, 0xff, 0xff, 0xff], // huge length
+        vec![0, 0, 0, 1, b'Z'],       // unknown command
+        vec![0, 0, 0, 3, b'O', 0, 6], // short negotiation
+    ] {
+        let (mut a, b) = tokio::io::duplex(1024);
+        let h = tokio::spawn(serve(b, "t".into(), p.clone(), MilterOptions::default()));
+        a.write_all(&bytes).await.unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(2), h)
+            .await
+            .expect("ends")
+            .unwrap();
+        assert!(r.is_err(), "{bytes:?}");
+    }
+    // A peer that stalls mid-frame or idles is dropped.
+    let opts = MilterOptions {
+        idle_timeout: Duration::from_millis(100),
+        io_timeout: Duration::from_millis(100),
+        request_macros: true,
+    };
+    let (mut a, b) = tokio::io::duplex(1024);
+    let h = tokio::spawn(serve(b, "t".into(), p.clone(), opts.clone()));
+    a.write_all(&[0, 0, 0, 10, b'H']).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(2), h)
+        .await
+        .expect("ends")
+        .unwrap();
+    assert!(r.unwrap_err().to_string().contains("stalled"));
+    let (_a, b) = tokio::io::duplex(1024);
+    let r = tokio::time::timeout(Duration::from_secs(2), serve(b, "t".into(), p, opts))
+        .await
+        .expect("ends");
+    assert!(r.unwrap_err().to_string().contains("idle"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// Any byte stream ends the session (no panic, no hang) once the peer
+    /// has sent it and closed.
+    #[test]
+    fn arbitrary_streams_never_hang(frames in proptest::collection::vec(
+        (proptest::sample::select(b"ABCDEHKLMNOQRTUZ".to_vec()),
+         proptest::collection::vec(any::<u8>(), 0..40)), 0..12),
+        tail in proptest::collection::vec(any::<u8>(), 0..16)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let p = policy("/nonexistent", "", 50);
+            let (mut a, b) = tokio::io::duplex(1 << 16);
+            let h = tokio::spawn(serve(b, "t".into(), p, MilterOptions::default()));
+            for (c, d) in &frames {
+                let _ = a.write_all(&proto::frame(*c, d)).await;
+            }
+            let _ = a.write_all(&tail).await;
+            drop(a);
+            tokio::time::timeout(Duration::from_secs(5), h).await.expect("session ended").unwrap().ok();
+        });
+    }
+}

@@ -1,0 +1,265 @@
+//! The decisions: fingerprint a connection, block a recipient, write headers.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tracing::{debug, info, warn};
+
+use crate::client::{lookup, Answer, ConnInfo};
+use crate::config::{FailMode, PolicyConfig, SmtpReply};
+use crate::record::{ApiVersion, Fingerprint};
+
+/// The genre header.
+pub const HEADER_GENRE: &str = "X-P0F-Genre";
+/// The link-type header.
+pub const HEADER_LINK_TYPE: &str = "X-P0F-Link-Type";
+/// Header values are cut to this length.
+const MAX_HEADER_VALUE: usize = 200;
+
+/// What p0f said about a connection, after asking every instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lookup {
+    /// The connection's note. With several instances the last one (in
+    /// configuration order) that answered wins, as the last qpsmtpd plugin
+    /// to write the `p0f` note did.
+    pub record: Option<Fingerprint>,
+    /// Karma change from `smite_os` (each matching v3 instance: -1).
+    pub karma: i32,
+    /// Why instances gave nothing usable (empty when all answered).
+    pub errors: Vec<String>,
+}
+
+impl Lookup {
+    /// True when p0f could not be used at all (no record, and a failure).
+    pub fn failed(&self) -> bool {
+        self.record.is_none() && !self.errors.is_empty()
+    }
+}
+
+/// The answer for one recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RcptVerdict {
+    Accept,
+    /// Dry run: a rule matched and would have blocked.
+    WouldBlock {
+        rule: String,
+    },
+    Reject {
+        reply: SmtpReply,
+        rule: String,
+    },
+    Tempfail(SmtpReply),
+}
+
+/// Header edits at the end of a message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderPlan {
+    /// Names whose every copy (case-insensitive) is to be removed.
+    pub remove: Vec<&'static str>,
+    /// Headers to add at the top, in this order.
+    pub add: Vec<(&'static str, String)>,
+}
+
+/// The policy, shared by every connection.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    cfg: Arc<PolicyConfig>,
+}
+
+/// Makes a p0f string safe as a header value: printable, one line, bounded.
+pub fn header_value(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string();
+    if out.len() > MAX_HEADER_VALUE {
+        let mut cut = MAX_HEADER_VALUE;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+impl Policy {
+    pub fn new(cfg: PolicyConfig) -> Policy {
+        Policy { cfg: Arc::new(cfg) }
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.cfg
+    }
+
+    /// Asks every configured p0f instance (concurrently, each under the
+    /// configured timeouts) and builds the connection's note. Never fails:
+    /// a p0f that cannot be reached or understood is logged and skipped.
+    pub async fn lookup(&self, conn: &ConnInfo) -> Lookup {
+        let futs = self
+            .cfg
+            .instances
+            .iter()
+            .map(|inst| async move { (inst, lookup(inst, conn, self.cfg.timeout).await) });
+        let results = futures_join_all(futs).await;
+        let mut out = Lookup::default();
+        for (inst, res) in results {
+            let label = if inst.name.is_empty() {
+                "ident/p0f".to_string()
+            } else {
+                format!("ident/p0f:{}", inst.name)
+            };
+            match res {
+                Ok(Answer::Found(fp)) => {
+                    info!(instance = %label, client = %conn.client, genre = %fp.genre,
+                          detail = %fp.detail, link = %fp.link, distance = fp.distance,
+                          "p0f fingerprint");
+                    if let (ApiVersion::V3, Some(re)) = (fp.version, &inst.smite_os) {
+                        if !fp.genre.is_empty() && re.is_match(&fp.genre) {
+                            out.karma -= 1;
+                            info!(instance = %label, client = %conn.client, genre = %fp.genre,
+                                  "smite_os matched: karma -1");
+                        }
+                    }
+                    out.record = Some(*fp);
+                }
+                Ok(Answer::NoMatch) => {
+                    info!(instance = %label, client = %conn.client, "skip, no match in p0f");
+                }
+                Err(e) => {
+                    warn!(instance = %label, client = %conn.client,
+                          socket = %inst.socket.display(), error = %e,
+                          "skip, p0f unusable; going on unfingerprinted");
+                    out.errors.push(format!("{label}: {e}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// A relay client: from a trusted network, or authenticated.
+    pub fn is_relay_client(&self, client: IpAddr, authenticated: bool) -> bool {
+        authenticated || self.cfg.trusted_networks.iter().any(|n| n.contains(client))
+    }
+
+    /// A recipient the operator exempts (`user@domain` or `@domain`).
+    pub fn is_exempt_recipient(&self, rcpt: &str) -> bool {
+        let r = rcpt
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_ascii_lowercase();
+        self.cfg.exempt_recipients.iter().any(|e| {
+            if e.starts_with('@') {
+                r.ends_with(e.as_str())
+            } else {
+                r == *e
+            }
+        })
+    }
+
+    /// The first rule that blocks this record, if any.
+    pub fn matching_rule(&self, fp: &Fingerprint) -> Option<String> {
+        if fp.genre.is_empty() {
+            return None;
+        }
+        self.cfg
+            .rules
+            .iter()
+            .find(|r| {
+                r.pattern.matches(&fp.genre)
+                    && (!(r.exact_match_only || self.cfg.require_exact_match)
+                        || fp.is_exact_match())
+            })
+            .map(|r| r.origin.clone())
+    }
+
+    /// The verdict for one recipient (the plugin's `rcpt_handler`).
+    pub fn check_rcpt(&self, lk: &Lookup, client: IpAddr, relay: bool, rcpt: &str) -> RcptVerdict {
+        if relay {
+            debug!(%client, rcpt, "relay client: never blocked");
+            return RcptVerdict::Accept;
+        }
+        if self.is_exempt_recipient(rcpt) {
+            debug!(%client, rcpt, "exempt recipient: never blocked");
+            return RcptVerdict::Accept;
+        }
+        if lk.failed() && self.cfg.fail_mode == FailMode::Tempfail {
+            warn!(%client, rcpt, reply = %self.cfg.tempfail, "p0f unusable and on_p0f_error = tempfail");
+            return RcptVerdict::Tempfail(self.cfg.tempfail.clone());
+        }
+        let Some(fp) = &lk.record else {
+            return RcptVerdict::Accept;
+        };
+        let Some(rule) = self.matching_rule(fp) else {
+            return RcptVerdict::Accept;
+        };
+        if self.cfg.dry_run {
+            info!(%client, rcpt, genre = %fp.genre, %rule, "dry run: would block (OS Blocked)");
+            return RcptVerdict::WouldBlock { rule };
+        }
+        info!(%client, rcpt, genre = %fp.genre, %rule, reply = %self.cfg.reject, "OS blocked");
+        RcptVerdict::Reject {
+            reply: self.cfg.reject.clone(),
+            rule,
+        }
+    }
+
+    /// Header edits for a message (the plugin's `add_headers`). With headers
+    /// enabled, forged copies are always removed, even when there is nothing
+    /// to add, so a downstream filter never reads a sender's value.
+    pub fn header_plan(&self, lk: &Lookup) -> HeaderPlan {
+        if !self.cfg.add_headers() {
+            return HeaderPlan::default();
+        }
+        let mut plan = HeaderPlan {
+            remove: vec![HEADER_GENRE, HEADER_LINK_TYPE],
+            add: Vec::new(),
+        };
+        if let Some(fp) = &lk.record {
+            for (name, v) in [(HEADER_GENRE, &fp.genre), (HEADER_LINK_TYPE, &fp.link_type)] {
+                let v = header_value(v);
+                if !v.is_empty() {
+                    plan.add.push((name, v));
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// Runs futures concurrently and returns their outputs in order (a tiny
+/// join_all, to avoid a dependency for one call).
+async fn futures_join_all<F, T>(futs: impl IntoIterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(Box::pin(f));
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Each query has its own timeouts, so awaiting in order bounds the total
+    // by the slowest one; poll them together so they overlap.
+    let mut slots: Vec<Option<T>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if slots[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => slots[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.extend(slots.into_iter().flatten());
+    out
+}
