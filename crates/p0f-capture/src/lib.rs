@@ -21,8 +21,13 @@
 mod bpf;
 mod filter;
 pub mod linktype;
+mod live;
 mod reader;
 
 pub use bpf::{libpcap_available, p0f_rule, BpfFilter, FilterError};
 pub use filter::DefaultFilter;
+pub use live::{
+    default_interface, list_interfaces, Interface, LiveCapture, LiveError, LiveEvent, LiveOptions,
+    LivePacket,
+};
 pub use reader::{CaptureError, CaptureFile, Packet};

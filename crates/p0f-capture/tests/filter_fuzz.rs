@@ -102,7 +102,7 @@ fn pick<T: Copy>(rnd: &mut impl FnMut() -> u64, xs: &[T]) -> T {
 /// not), then a few random byte changes and sometimes a truncation.
 fn build_packet(dlt: u32, rnd: &mut impl FnMut() -> u64, pkt: &mut Vec<u8>) {
     pkt.clear();
-    let v6 = rnd() % 2 == 0;
+    let v6 = rnd().is_multiple_of(2);
     let zeros = |p: &mut Vec<u8>, n: usize| p.resize(p.len() + n, 0);
     let ethertype = |rnd: &mut dyn FnMut() -> u64, v6: bool| -> [u8; 2] {
         match rnd() % 8 {
@@ -118,7 +118,7 @@ fn build_packet(dlt: u32, rnd: &mut impl FnMut() -> u64, pkt: &mut Vec<u8>) {
             } else {
                 2
             };
-            let b = if rnd() % 2 == 0 {
+            let b = if rnd().is_multiple_of(2) {
                 af.to_le_bytes()
             } else {
                 af.to_be_bytes()
@@ -127,7 +127,7 @@ fn build_packet(dlt: u32, rnd: &mut impl FnMut() -> u64, pkt: &mut Vec<u8>) {
         }
         1 => {
             zeros(pkt, 12);
-            if rnd() % 3 == 0 {
+            if rnd().is_multiple_of(3) {
                 pkt.extend_from_slice(&pick(rnd, &[[0x81, 0], [0x88, 0xa8], [0x91, 0], [0x81, 1]]));
                 pkt.extend_from_slice(&[0, 100]);
             }
@@ -162,7 +162,7 @@ fn build_packet(dlt: u32, rnd: &mut impl FnMut() -> u64, pkt: &mut Vec<u8>) {
         105 | 119 | 127 | 163 | 192 => {
             match dlt {
                 119 => {
-                    if rnd() % 2 == 0 {
+                    if rnd().is_multiple_of(2) {
                         pkt.extend_from_slice(&0x8021_1001u32.to_be_bytes());
                         pkt.extend_from_slice(&64u32.to_be_bytes());
                         zeros(pkt, 56);
@@ -206,7 +206,7 @@ fn build_packet(dlt: u32, rnd: &mut impl FnMut() -> u64, pkt: &mut Vec<u8>) {
                 zeros(pkt, 2);
             }
             let pad = (rnd() % 4) as usize;
-            zeros(pkt, if rnd() % 4 == 0 { pad } else { 0 });
+            zeros(pkt, if rnd().is_multiple_of(4) { pad } else { 0 });
             pkt.extend_from_slice(&[0xaa, 0xaa, 3, 0, 0, 0]);
             pkt.extend_from_slice(&ethertype(rnd, v6));
         }
@@ -228,13 +228,13 @@ fn build_packet(dlt: u32, rnd: &mut impl FnMut() -> u64, pkt: &mut Vec<u8>) {
     // Mutations.
     for _ in 0..(rnd() % 3) {
         let pos = (rnd() % pkt.len() as u64) as usize;
-        pkt[pos] = if rnd() % 2 == 0 {
+        pkt[pos] = if rnd().is_multiple_of(2) {
             pick(rnd, &INTERESTING)
         } else {
             rnd() as u8
         };
     }
-    if rnd() % 4 == 0 {
+    if rnd().is_multiple_of(4) {
         let n = (rnd() % (pkt.len() as u64 + 1)) as usize;
         pkt.truncate(n);
     }
