@@ -33,6 +33,38 @@ impl HostAddr {
     }
 }
 
+impl HostAddr {
+    /// Appends the printed form (see `Display`) without going through
+    /// `core::fmt`, which is slow enough to show on busy captures.
+    pub fn push_text(&self, buf: &mut Vec<u8>) {
+        let b = &self.bytes;
+        if self.ver == 4 {
+            for (i, octet) in b[..4].iter().enumerate() {
+                if i > 0 {
+                    buf.push(b'.');
+                }
+                buf.extend_from_slice(itoa::Buffer::new().format(*octet).as_bytes());
+            }
+            return;
+        }
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for i in 0..8 {
+            if i > 0 {
+                buf.push(b':');
+            }
+            let group = u16::from_be_bytes([b[2 * i], b[2 * i + 1]]);
+            let mut started = false;
+            for shift in [12, 8, 4, 0] {
+                let nibble = usize::from((group >> shift) & 0xf);
+                if nibble != 0 || started || shift == 0 {
+                    buf.push(HEX[nibble]);
+                    started = true;
+                }
+            }
+        }
+    }
+}
+
 impl From<std::net::IpAddr> for HostAddr {
     fn from(a: std::net::IpAddr) -> HostAddr {
         match a {
@@ -79,5 +111,24 @@ mod tests {
         assert_eq!(HostAddr::v6(a).to_string(), "0:0:0:0:0:0:0:1");
         let a: std::net::IpAddr = "2001:db8::7".parse().unwrap();
         assert_eq!(HostAddr::from(a).to_string(), "2001:db8:0:0:0:0:0:7");
+    }
+
+    #[test]
+    fn fast_text_equals_display() {
+        let samples = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.100.9",
+            "::",
+            "2001:db8::7",
+            "fe80::1:ab:cdef:0",
+            "ffff::",
+        ];
+        for s in samples {
+            let a = HostAddr::from(s.parse::<std::net::IpAddr>().unwrap());
+            let mut buf = Vec::new();
+            a.push_text(&mut buf);
+            assert_eq!(String::from_utf8(buf).unwrap(), a.to_string());
+        }
     }
 }

@@ -95,7 +95,7 @@ impl Engine {
             let flow = self.flows.get(f);
             let subject = if to_srv { flow.client } else { flow.server };
             self.hosts.get_mut(subject).distance = m.dist;
-            self.fields.push_fmt("dist", format_args!("{}", m.dist));
+            self.fields.push_with("dist", |s| num(s, m.dist));
         }
         let generic = label.is_some_and(|l| l.generic);
         self.fields.push_with("params", |s| {
@@ -176,7 +176,7 @@ impl Engine {
             }
             None => self.fields.push_str("link", None),
         }
-        self.fields.push_fmt("raw_mtu", format_args!("{mtu}"));
+        self.fields.push_with("raw_mtu", |s| num(s, mtu));
         self.emit("mtu", f, to_srv, sink);
     }
 
@@ -306,52 +306,70 @@ fn write_params(
     }
 }
 
+/// Appends a decimal number (itoa: `write!` is measurably slow here).
+fn num(s: &mut String, n: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(n));
+}
+
 /// Writes the raw signature exactly as p0f prints it.
 fn write_raw_sig(s: &mut String, pk: &PacketFacts<'_>, obs: &TcpObserved, syn_mss: u16) {
     let dist = guess_dist(pk.ttl);
+    num(s, pk.ip_ver);
+    s.push(':');
+    num(s, pk.ttl);
+    s.push('+');
     if dist > MAX_DIST {
-        let _ = write!(s, "{}:{}+?:{}:", pk.ip_ver, pk.ttl, pk.ip_opt_len);
+        s.push('?');
     } else {
-        let _ = write!(s, "{}:{}+{}:{}:", pk.ip_ver, pk.ttl, dist, pk.ip_opt_len);
+        num(s, dist);
     }
+    s.push(':');
+    num(s, pk.ip_opt_len);
+    s.push(':');
     if pk.mss == SENDSYN_MSS && pk.tcp_type == kind::SYN_ACK {
-        s.push_str("*:");
+        s.push('*');
     } else {
-        let _ = write!(s, "{}:", pk.mss);
+        num(s, pk.mss);
     }
+    s.push(':');
     match p0f_sigdb::classify_window(obs, syn_mss) {
         Some((WindowKind::Mss, n)) => {
-            let _ = write!(s, "mss*{n}");
+            s.push_str("mss*");
+            num(s, n);
         }
         Some((WindowKind::Mtu, n)) => {
-            let _ = write!(s, "mtu*{n}");
+            s.push_str("mtu*");
+            num(s, n);
         }
-        None => {
-            let _ = write!(s, "{}", pk.win);
-        }
+        None => num(s, pk.win),
     }
-    let _ = write!(s, ",{}:", pk.wscale);
+    s.push(',');
+    num(s, pk.wscale);
+    s.push(':');
     for (i, &k) in pk.layout.as_slice().iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = match k {
-            opt::EOL => write!(s, "eol+{}", pk.eol_pad),
-            opt::NOP => write!(s, "nop"),
-            opt::MSS => write!(s, "mss"),
-            opt::WS => write!(s, "ws"),
-            opt::SOK => write!(s, "sok"),
-            opt::SACK => write!(s, "sack"),
-            opt::TS => write!(s, "ts"),
-            other => write!(s, "?{other}"),
-        };
+        match k {
+            opt::EOL => {
+                s.push_str("eol+");
+                num(s, pk.eol_pad);
+            }
+            opt::NOP => s.push_str("nop"),
+            opt::MSS => s.push_str("mss"),
+            opt::WS => s.push_str("ws"),
+            opt::SOK => s.push_str("sok"),
+            opt::SACK => s.push_str("sack"),
+            opt::TS => s.push_str("ts"),
+            other => {
+                s.push('?');
+                num(s, other);
+            }
+        }
     }
-    let _ = write!(
-        s,
-        ":{}:{}",
-        pk.quirks,
-        if pk.payload.is_empty() { "0" } else { "+" }
-    );
+    s.push(':');
+    let _ = write!(s, "{}", pk.quirks);
+    s.push_str(if pk.payload.is_empty() { ":0" } else { ":+" });
 }
 
 #[cfg(test)]

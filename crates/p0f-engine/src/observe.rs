@@ -97,42 +97,104 @@ impl FieldBuf {
     }
 }
 
-/// Writes an observation as p0f's console block.
-pub fn write_console_block(out: &mut impl Write, obs: &Observation<'_>) -> io::Result<()> {
-    writeln!(
-        out,
-        ".-[ {}/{} -> {}/{} ({}) ]-\n|",
-        obs.client, obs.client_port, obs.server, obs.server_port, obs.kind
-    )?;
-    let (who, addr, port) = if obs.about_client {
-        ("client", obs.client, obs.client_port)
-    } else {
-        ("server", obs.server, obs.server_port)
-    };
-    writeln!(out, "| {who:<8} = {addr}/{port}")?;
-    for f in obs.fields {
-        writeln!(out, "| {:<8} = {}", f.key, f.value.unwrap_or("???"))?;
-    }
-    out.write_all(b"|\n`----\n\n")
+thread_local! {
+    /// Scratch space for rendering, reused so that output does not allocate.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// Writes an observation as one `-o` log line. `stamp` is the packet time
-/// already rendered as local `YYYY/MM/DD HH:MM:SS`.
-pub fn write_log_line(out: &mut impl Write, stamp: &str, obs: &Observation<'_>) -> io::Result<()> {
-    write!(
-        out,
-        "[{stamp}] mod={}|cli={}/{}|srv={}/{}|subj={}",
-        obs.kind,
-        obs.client,
-        obs.client_port,
-        obs.server,
-        obs.server_port,
-        if obs.about_client { "cli" } else { "srv" }
-    )?;
-    for f in obs.fields {
-        write!(out, "|{}={}", f.key, f.value.unwrap_or("???"))?;
+/// Renders with `render` into the reusable scratch buffer, then writes it
+/// out in one call. Formatting by hand (not `write!`) matters here: printing
+/// observations is most of the work on busy captures.
+fn with_scratch(out: &mut impl Write, render: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            render(&mut buf);
+            out.write_all(&buf)
+        }
+        Err(_) => {
+            let mut buf = Vec::new();
+            render(&mut buf);
+            out.write_all(&buf)
+        }
+    })
+}
+
+/// Appends `ADDR/PORT`.
+pub fn push_endpoint(buf: &mut Vec<u8>, addr: &HostAddr, port: u16) {
+    addr.push_text(buf);
+    buf.push(b'/');
+    buf.extend_from_slice(itoa::Buffer::new().format(port).as_bytes());
+}
+
+/// Appends `| key     = ` with the key padded to eight columns.
+fn push_key(buf: &mut Vec<u8>, key: &str) {
+    buf.extend_from_slice(b"| ");
+    buf.extend_from_slice(key.as_bytes());
+    for _ in key.len()..8 {
+        buf.push(b' ');
     }
-    out.write_all(b"\n")
+    buf.extend_from_slice(b" = ");
+}
+
+/// Appends an observation as p0f's console block.
+pub fn render_console_block(buf: &mut Vec<u8>, obs: &Observation<'_>) {
+    buf.extend_from_slice(b".-[ ");
+    push_endpoint(buf, &obs.client, obs.client_port);
+    buf.extend_from_slice(b" -> ");
+    push_endpoint(buf, &obs.server, obs.server_port);
+    buf.extend_from_slice(b" (");
+    buf.extend_from_slice(obs.kind.as_bytes());
+    buf.extend_from_slice(b") ]-\n|\n");
+    if obs.about_client {
+        push_key(buf, "client");
+        push_endpoint(buf, &obs.client, obs.client_port);
+    } else {
+        push_key(buf, "server");
+        push_endpoint(buf, &obs.server, obs.server_port);
+    }
+    buf.push(b'\n');
+    for f in obs.fields {
+        push_key(buf, f.key);
+        buf.extend_from_slice(f.value.unwrap_or("???").as_bytes());
+        buf.push(b'\n');
+    }
+    buf.extend_from_slice(b"|\n`----\n\n");
+}
+
+/// Appends an observation as one `-o` log line. `stamp` is the packet time
+/// already rendered as local `YYYY/MM/DD HH:MM:SS`.
+pub fn render_log_line(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>) {
+    buf.push(b'[');
+    buf.extend_from_slice(stamp.as_bytes());
+    buf.extend_from_slice(b"] mod=");
+    buf.extend_from_slice(obs.kind.as_bytes());
+    buf.extend_from_slice(b"|cli=");
+    push_endpoint(buf, &obs.client, obs.client_port);
+    buf.extend_from_slice(b"|srv=");
+    push_endpoint(buf, &obs.server, obs.server_port);
+    buf.extend_from_slice(if obs.about_client {
+        b"|subj=cli"
+    } else {
+        b"|subj=srv"
+    });
+    for f in obs.fields {
+        buf.push(b'|');
+        buf.extend_from_slice(f.key.as_bytes());
+        buf.push(b'=');
+        buf.extend_from_slice(f.value.unwrap_or("???").as_bytes());
+    }
+    buf.push(b'\n');
+}
+
+/// Writes an observation as p0f's console block.
+pub fn write_console_block(out: &mut impl Write, obs: &Observation<'_>) -> io::Result<()> {
+    with_scratch(out, |buf| render_console_block(buf, obs))
+}
+
+/// Writes an observation as one `-o` log line (see [`render_log_line`]).
+pub fn write_log_line(out: &mut impl Write, stamp: &str, obs: &Observation<'_>) -> io::Result<()> {
+    with_scratch(out, |buf| render_log_line(buf, stamp, obs))
 }
 
 #[cfg(test)]
