@@ -80,6 +80,23 @@ fn atol(s: &[u8], mut i: usize) -> i64 {
 }
 
 /// Text for messages: lossy UTF-8 with control characters escaped.
+/// After a list item: true at the closing `:`, false after a `,` (which is
+/// consumed), an error on anything else.
+fn list_ends(val: &[u8], i: &mut usize, list: &str, item: &str) -> Result<bool, String> {
+    match at(val, *i) {
+        b':' => Ok(true),
+        b',' => {
+            *i += 1;
+            Ok(false)
+        }
+        0 => Err(format!("the signature ends inside the {list}")),
+        _ => Err(format!(
+            "malformed {list}: unexpected '{}' after {item}",
+            token(val, *i)
+        )),
+    }
+}
+
 fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).escape_debug().to_string()
 }
@@ -836,48 +853,23 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
             ));
         };
         layout.push(kind);
-        if at(val, i) == b':' {
+        if list_ends(val, &mut i, "TCP option list", "an option")? {
             break;
         }
-        if at(val, i) == 0 {
-            return Err("the signature ends inside the TCP option list".into());
-        }
-        if at(val, i) != b',' {
-            return Err(format!(
-                "malformed TCP option list: unexpected '{}' after an option",
-                token(val, i)
-            ));
-        }
-        i += 1;
     }
     i += 1;
 
     // Quirks.
     let mut quirks = Quirks::empty();
     while at(val, i) != b':' {
-        const TABLE: [(&[u8], Quirks); 17] = [
-            (b"df", Quirks::DF),
-            (b"id+", Quirks::NZ_ID),
-            (b"id-", Quirks::ZERO_ID),
-            (b"ecn", Quirks::ECN),
-            (b"0+", Quirks::NZ_MBZ),
-            (b"flow", Quirks::FLOW),
-            (b"seq-", Quirks::ZERO_SEQ),
-            (b"ack+", Quirks::NZ_ACK),
-            (b"ack-", Quirks::ZERO_ACK),
-            (b"uptr+", Quirks::NZ_URG),
-            (b"urgf+", Quirks::URG),
-            (b"pushf+", Quirks::PUSH),
-            (b"ts1-", Quirks::OPT_ZERO_TS1),
-            (b"ts2+", Quirks::OPT_NZ_TS2),
-            (b"opt+", Quirks::OPT_EOL_NZ),
-            (b"exws", Quirks::OPT_EXWS),
-            (b"bad", Quirks::OPT_BAD),
-        ];
         if at(val, i) == 0 {
             return Err("the signature ends inside the quirk list (payload class missing)".into());
         }
-        let Some(&(tok, bit)) = TABLE.iter().find(|(tok, _)| starts(val, i, tok)) else {
+        // No quirk token is a prefix of another, so the first hit is the one.
+        let Some(&(bit, tok)) = Quirks::TOKENS
+            .iter()
+            .find(|(_, tok)| starts(val, i, tok.as_bytes()))
+        else {
             return Err(format!("unknown quirk '{}'", token(val, i)));
         };
         let v4_only = Quirks::DF
@@ -885,29 +877,16 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
             .union(Quirks::ZERO_ID)
             .union(Quirks::NZ_MBZ);
         if ver == IpVersion::V6 && v4_only.contains(bit) {
-            return Err(format!(
-                "quirk '{}' cannot occur in an IPv6 signature",
-                show(tok)
-            ));
+            return Err(format!("quirk '{tok}' cannot occur in an IPv6 signature"));
         }
         if ver == IpVersion::V4 && bit == Quirks::FLOW {
             return Err("quirk 'flow' cannot occur in an IPv4 signature".into());
         }
         quirks.insert(bit);
         i += tok.len();
-        if at(val, i) == b':' {
+        if list_ends(val, &mut i, "quirk list", "a quirk")? {
             break;
         }
-        if at(val, i) == 0 {
-            return Err("the signature ends inside the quirk list (payload class missing)".into());
-        }
-        if at(val, i) != b',' {
-            return Err(format!(
-                "malformed quirk list: unexpected '{}' after a quirk",
-                token(val, i)
-            ));
-        }
-        i += 1;
     }
     i += 1;
 
