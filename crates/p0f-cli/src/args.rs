@@ -5,6 +5,20 @@ use std::process::ExitCode;
 use clap::Parser;
 
 const AFTER_HELP: &str = "\
+Live capture (-i, -L) needs the libpcap runtime (Debian package
+libpcap0.8) and CAP_NET_RAW, normally root; see -u to drop privileges.
+
+API: -s PATH answers p0f 3 host queries (21-byte query, 232-byte reply);
+--api-v2 PATH answers p0f 2.0.8 connection queries. Each connection may
+send any number of queries; a query that is started must be finished
+within --api-timeout seconds. Up to -S clients may stay connected; more
+are still served, but one query each, then closed. The sockets are
+created with mode 0666 as in p0f (--api-mode to restrict them).
+
+In the foreground, SIGINT/SIGTERM stop cleanly and remove the sockets;
+with NOTIFY_SOCKET set, READY=1 is sent once packets are being captured
+(systemd Type=notify). See docs/daemon.md.
+
 FILTER is an optional tcpdump-style expression (see 'man pcap-filter') that
 narrows what is looked at, e.g. 'dst port 25'. It needs the libpcap runtime
 (Debian package libpcap0.8); without a filter no libpcap is needed.
@@ -77,6 +91,23 @@ struct Cli {
         help_heading = "Operating mode and output settings"
     )]
     bug_compat: bool,
+    /// Permissions of the API socket(s), octal [default: 0666, as p0f]
+    #[arg(long = "api-mode", value_name = "MODE", value_parser = parse_mode,
+          help_heading = "API options")]
+    api_mode: Option<u32>,
+    /// Also answer p0f 2.0.8 connection queries on the Unix socket at PATH
+    #[arg(long = "api-v2", value_name = "PATH", help_heading = "API options")]
+    api_v2: Option<String>,
+    /// Fingerprinted connections remembered for the v2 API [default: 4 x -m connections, at least 1024]
+    #[arg(long = "api-v2-cache", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(16..=1_000_000),
+          help_heading = "API options")]
+    api_v2_cache: Option<u32>,
+    /// Seconds a client may take to finish a query it has started [default: 5]
+    #[arg(long = "api-timeout", value_name = "SECS",
+          value_parser = clap::value_parser!(u32).range(1..=3600),
+          help_heading = "API options")]
+    api_timeout: Option<u32>,
 
     /// Most API clients served at once, 1-100 [default: 20]
     #[arg(short = 'S', value_name = "LIMIT", value_parser = clap::value_parser!(u32).range(1..=100),
@@ -107,6 +138,10 @@ pub struct Args {
     pub user: Option<String>,
     pub daemon: bool,
     pub bug_compat: bool,
+    pub api_mode: u32,
+    pub api_v2: Option<String>,
+    pub api_v2_cache: Option<u32>,
+    pub api_timeout: u32,
     pub api_max: Option<u32>,
     pub timeouts: (u32, u32),
     pub limits: (u32, u32),
@@ -127,6 +162,14 @@ fn parse_pair(s: &str, max: (u32, u32)) -> Result<(u32, u32), String> {
         return Err(bad());
     }
     Ok((a, b))
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err("expected an octal permission mode such as 0660".to_string()),
+    }
 }
 
 fn parse_limits(s: &str) -> Result<(u32, u32), String> {
@@ -170,18 +213,24 @@ impl Args {
             if cli.promisc {
                 return Err(usage("-p (promiscuous mode) makes no sense with -r"));
             }
-            if cli.api_sock.is_some() {
-                return Err(usage("the API (-s) needs live capture, not -r"));
+            if cli.api_sock.is_some() || cli.api_v2.is_some() {
+                return Err(usage("the API (-s, --api-v2) needs live capture, not -r"));
             }
             if cli.daemon {
                 return Err(usage("daemon mode (-d) and -r don't mix"));
             }
         }
-        if cli.api_max.is_some() && cli.api_sock.is_none() {
-            return Err(usage("-S only makes sense with -s"));
+        if cli.api_max.is_some() && cli.api_sock.is_none() && cli.api_v2.is_none() {
+            return Err(usage("-S only makes sense with -s or --api-v2"));
         }
-        if cli.daemon && cli.log_file.is_none() && cli.api_sock.is_none() {
+        if cli.daemon && cli.log_file.is_none() && cli.api_sock.is_none() && cli.api_v2.is_none() {
             return Err(usage("daemon mode (-d) requires -o or -s"));
+        }
+        if cli.list && (cli.read_file.is_some() || cli.daemon) {
+            return Err(usage("-L lists interfaces and exits; it takes no -r or -d"));
+        }
+        if cli.api_sock.is_some() && cli.api_sock == cli.api_v2 {
+            return Err(usage("-s and --api-v2 need two different paths"));
         }
         Ok(Args {
             iface: cli.iface,
@@ -194,28 +243,15 @@ impl Args {
             user: cli.user,
             daemon: cli.daemon,
             bug_compat: cli.bug_compat,
+            api_mode: cli.api_mode.unwrap_or(0o666),
+            api_v2: cli.api_v2,
+            api_v2_cache: cli.api_v2_cache,
+            api_timeout: cli.api_timeout.unwrap_or(5),
             api_max: cli.api_max,
             timeouts: cli.timeouts.unwrap_or((30, 120)),
             limits: cli.limits.unwrap_or((1000, 10000)),
             filter: cli.filter.into_iter().next(),
         })
-    }
-
-    /// Refuses what this build cannot do yet, clearly.
-    pub fn check_supported(&self) -> Result<(), String> {
-        let live = self.iface.is_some()
-            || self.list
-            || self.promisc
-            || self.api_sock.is_some()
-            || self.daemon;
-        if live || (self.read_file.is_none() && self.user.is_some()) {
-            return Err(
-                "live capture, the API socket and daemon mode are not available in this \
-                        version of p0f-rs yet; use -r FILE to read a capture"
-                    .into(),
-            );
-        }
-        Ok(())
     }
 }
 

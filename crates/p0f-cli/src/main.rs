@@ -4,8 +4,12 @@
 //! database, a packet source, the engine and the two text outputs. Every
 //! decision about packets lives in `p0f-engine`.
 
+mod api;
 mod args;
+mod conntable;
+mod daemon;
 mod output;
+mod sysops;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -24,8 +28,9 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let stdout = io::stdout();
-    let mut console = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    sysops::ignore_sigpipe();
+    // Not locked: in live mode the capture thread writes to stdout too.
+    let mut console = io::BufWriter::with_capacity(64 * 1024, io::stdout());
     let _ = writeln!(
         console,
         "--- p0f-rs {} (p0f 3.09b compatible) ---\n",
@@ -48,7 +53,9 @@ enum PacketFilter {
 }
 
 fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
-    args.check_supported()?;
+    if args.list {
+        return daemon::list_interfaces(console);
+    }
     let db = load_database(args.fp_file.as_deref())?;
     let _ = writeln!(
         console,
@@ -59,10 +66,12 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
             None => "the built-in database".to_string(),
         }
     );
-    let read_file = args
-        .read_file
-        .as_deref()
-        .ok_or("no packet source: use -r FILE to read a capture")?;
+    let Some(read_file) = args.read_file.as_deref() else {
+        return daemon::run(args, db, console);
+    };
+    if args.user.is_some() {
+        return Err("-u is for live capture; it makes no sense with -r".into());
+    }
     let mut capture = CaptureFile::open(read_file)
         .map_err(|e| format!("cannot read capture file '{read_file}': {e}"))?;
     let _ = writeln!(console, "[+] Will read pcap data from file '{read_file}'.");

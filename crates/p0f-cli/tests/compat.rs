@@ -107,7 +107,11 @@ fn tagged_frames_are_fingerprinted_unless_bug_compatible() {
     let fixed_blocks = common::blocks(&String::from_utf8_lossy(&fixed.stdout));
     let compat_blocks = common::blocks(&String::from_utf8_lossy(&compat.stdout));
     let syns = |b: &[String], port: &str| {
-        b.iter().filter(|x| common::kind(x) == "syn" && x.contains(&format!("-> 198.51.100.20/{port} "))).count()
+        b.iter()
+            .filter(|x| {
+                common::kind(x) == "syn" && x.contains(&format!("-> 198.51.100.20/{port} "))
+            })
+            .count()
     };
     // The tagged handshake (port 80) is seen only with the fix...
     assert_eq!(syns(&fixed_blocks, "80"), 1);
@@ -115,13 +119,22 @@ fn tagged_frames_are_fingerprinted_unless_bug_compatible() {
     assert!(String::from_utf8_lossy(&compat.stderr).contains("Unknown packet type"));
     // ...and the untagged one (port 81) reads the same in both modes.
     assert_eq!(syns(&fixed_blocks, "81"), 1);
-    let untagged = |b: &[String]| b.iter().filter(|x| x.contains("/81 (")).cloned().collect::<Vec<_>>();
+    let untagged = |b: &[String]| {
+        b.iter()
+            .filter(|x| x.contains("/81 ("))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(untagged(&fixed_blocks), untagged(&compat_blocks));
     // Same stack, same signature, tag or no tag.
     let raw = |b: &[String], port: &str| {
         b.iter()
             .find(|x| common::kind(x) == "syn" && x.contains(&format!("/{port} (")))
-            .and_then(|x| x.lines().find(|l| l.starts_with("| raw_sig")).map(str::to_string))
+            .and_then(|x| {
+                x.lines()
+                    .find(|l| l.starts_with("| raw_sig"))
+                    .map(str::to_string)
+            })
     };
     assert_eq!(raw(&fixed_blocks, "80"), raw(&fixed_blocks, "81"));
 }
@@ -134,8 +147,18 @@ fn sample_capture_runs_with_the_built_in_database() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[+] Loaded 322 signatures from the built-in database."));
     let blocks = common::blocks(&text);
-    for kind in ["syn", "syn+ack", "mtu", "http request", "http response", "uptime"] {
-        assert!(blocks.iter().any(|b| common::kind(b) == kind), "no {kind} block in the sample");
+    for kind in [
+        "syn",
+        "syn+ack",
+        "mtu",
+        "http request",
+        "http response",
+        "uptime",
+    ] {
+        assert!(
+            blocks.iter().any(|b| common::kind(b) == kind),
+            "no {kind} block in the sample"
+        );
     }
     assert!(text.trim_end().ends_with("packets."));
 }

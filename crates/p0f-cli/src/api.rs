@@ -1,0 +1,312 @@
+//! The API servers: p0f 3 host queries and p0f 2 connection queries on
+//! Unix sockets, served by a small tokio runtime.
+//!
+//! Rules that keep one client from hurting the others:
+//! * every client has its own task; nothing a client does blocks another;
+//! * a query, once its first byte has arrived, must be complete within the
+//!   API timeout, and a reply must be taken by the client within it too;
+//! * a well-formed connection that is idle between queries is kept open
+//!   (persistent clients such as Haraka's) while it holds one of the `-S`
+//!   slots; clients beyond `-S` are still served, one query each, under the
+//!   timeout, then closed; beyond a hard cap they are closed at once;
+//! * a malformed query gets p0f's bad-query reply and the connection is
+//!   closed (a client that lost its framing cannot recover);
+//! * each reply goes out in a single write; write errors (a client that
+//!   left) just end that client's task.
+
+use std::io;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use p0f_api::{v2, v3, FixedStr};
+use p0f_engine::Engine;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::time::timeout;
+
+use crate::conntable::{ConnKey, ConnTable};
+
+/// What the capture thread and the API share.
+pub struct State {
+    pub engine: Engine,
+    pub conns: Option<ConnTable>,
+}
+
+pub struct Shared {
+    state: Mutex<State>,
+    v2_queries: AtomicU64,
+    v2_misses: AtomicU64,
+    started: Instant,
+}
+
+impl Shared {
+    pub fn new(state: State) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+            v2_queries: AtomicU64::new(0),
+            v2_misses: AtomicU64::new(0),
+            started: Instant::now(),
+        }
+    }
+
+    /// The state; a panic elsewhere never makes it unusable.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Limits for one server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Clients that may stay connected between queries (`-S`).
+    pub persistent: usize,
+    /// Connections served at once, in all (beyond: closed at once).
+    pub hard_cap: usize,
+    /// Time to finish a started query, or to take a reply.
+    pub timeout: Duration,
+}
+
+/// Prints at most a few warnings per second about misbehaving clients.
+fn client_warning(msg: std::fmt::Arguments<'_>) {
+    static WINDOW: AtomicU64 = AtomicU64::new(0);
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    if WINDOW.swap(now, Ordering::Relaxed) != now {
+        COUNT.store(0, Ordering::Relaxed);
+    }
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    if n < 5 {
+        eprintln!("[!] WARNING: {msg}");
+    } else if n == 5 {
+        eprintln!("[!] WARNING: more API client warnings this second are not shown.");
+    }
+}
+
+/// Counts a connection for as long as it lives.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn is_descriptor_shortage(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE) | Some(libc::ENFILE) | Some(libc::ENOBUFS) | Some(libc::ENOMEM)
+    )
+}
+
+/// Accepts p0f 3 clients forever.
+pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limits) {
+    let persistent = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(AtomicUsize::new(0));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                if is_descriptor_shortage(&e) {
+                    client_warning(format_args!("API accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                continue;
+            }
+        };
+        if total.fetch_add(1, Ordering::AcqRel) >= limits.hard_cap {
+            total.fetch_sub(1, Ordering::AcqRel);
+            client_warning(format_args!(
+                "Too many API connections ({} open); refusing one.",
+                limits.hard_cap
+            ));
+            drop(stream);
+            continue;
+        }
+        let all = Slot(total.clone());
+        let kept = if persistent.fetch_add(1, Ordering::AcqRel) < limits.persistent {
+            Some(Slot(persistent.clone()))
+        } else {
+            persistent.fetch_sub(1, Ordering::AcqRel);
+            None
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            v3_client(stream, &shared, kept.is_some(), limits.timeout).await;
+            drop(kept);
+            drop(all);
+        });
+    }
+}
+
+/// Answers one decoded-or-not v3 query; the flag says it was malformed.
+fn answer_v3(shared: &Shared, q: &[u8; v3::QUERY_LEN]) -> ([u8; v3::RESPONSE_LEN], bool) {
+    match v3::Query::decode(q) {
+        Ok(q) => {
+            let r = shared.lock().engine.query_v3(q.addr);
+            (r.encode(), false)
+        }
+        Err(e) => {
+            match e {
+                v3::QueryError::BadMagic(m) => {
+                    client_warning(format_args!("Query with bad magic (0x{m:x})."))
+                }
+                v3::QueryError::BadAddressType(t) => {
+                    client_warning(format_args!("Query with unknown address type {t}."))
+                }
+            }
+            (v3::Response::empty(v3::Status::BadQuery).encode(), true)
+        }
+    }
+}
+
+async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limit: Duration) {
+    const Q: usize = v3::QUERY_LEN;
+    // Room for a few pipelined queries; never grows.
+    let mut buf = [0u8; Q * 8];
+    let mut have = 0usize;
+    let accepted = Instant::now();
+    let mut started = accepted;
+    loop {
+        while have >= Q {
+            let mut q = [0u8; Q];
+            q.copy_from_slice(&buf[..Q]);
+            buf.copy_within(Q..have, 0);
+            have -= Q;
+            started = Instant::now();
+            let (reply, bad) = answer_v3(shared, &q);
+            match timeout(limit, s.write_all(&reply)).await {
+                Ok(Ok(())) => {}
+                _ => return,
+            }
+            if bad || !persistent {
+                return;
+            }
+        }
+        // Idle between queries: wait as long as the client likes (if it
+        // holds a persistent slot). Inside a query: until the deadline.
+        let deadline = if !persistent {
+            Some(accepted + limit)
+        } else if have > 0 {
+            Some(started + limit)
+        } else {
+            None
+        };
+        let read = s.read(&mut buf[have..]);
+        let n = match deadline {
+            None => read.await,
+            Some(d) => match tokio::time::timeout_at(d.into(), read).await {
+                Ok(r) => r,
+                Err(_) => return,
+            },
+        };
+        match n {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if have == 0 {
+                    started = Instant::now();
+                }
+                have += n;
+            }
+        }
+    }
+}
+
+/// Accepts p0f 2 clients forever (one query per connection, as p0f 2).
+pub async fn serve_v2(listener: UnixListener, shared: Arc<Shared>, limits: Limits) {
+    let total = Arc::new(AtomicUsize::new(0));
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                if is_descriptor_shortage(&e) {
+                    client_warning(format_args!("v2 API accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                continue;
+            }
+        };
+        if total.fetch_add(1, Ordering::AcqRel) >= limits.hard_cap {
+            total.fetch_sub(1, Ordering::AcqRel);
+            drop(stream);
+            continue;
+        }
+        let slot = Slot(total.clone());
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _ = timeout(limits.timeout, v2_client(stream, &shared)).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn v2_client(mut s: UnixStream, shared: &Shared) {
+    let mut q = [0u8; v2::QUERY_LEN];
+    if s.read_exact(&mut q).await.is_err() {
+        return;
+    }
+    let reply: Vec<u8> = match v2::Query::decode(&q) {
+        Ok(q) if q.qtype == v2::QTYPE_STATUS => status_v2(shared, q.id).to_vec(),
+        Ok(q) => {
+            shared.v2_queries.fetch_add(1, Ordering::Relaxed);
+            let key = ConnKey {
+                src: q.src,
+                src_port: q.src_port,
+                dst: q.dst,
+                dst_port: q.dst_port,
+            };
+            let found = shared
+                .lock()
+                .conns
+                .as_ref()
+                .and_then(|t| t.lookup(&key, q.id));
+            match found {
+                Some(r) => r.encode().to_vec(),
+                None => {
+                    shared.v2_misses.fetch_add(1, Ordering::Relaxed);
+                    v2::Response::empty(q.id, v2::RESP_NOMATCH)
+                        .encode()
+                        .to_vec()
+                }
+            }
+        }
+        Err(e) => {
+            client_warning(format_args!("{e}."));
+            let id = match e {
+                v2::QueryError::BadType { id, .. } => id,
+                v2::QueryError::BadMagic(_) => 0,
+            };
+            v2::Response::empty(id, v2::RESP_BADQUERY).encode().to_vec()
+        }
+    };
+    let _ = s.write_all(&reply).await;
+    let _ = s.shutdown().await;
+}
+
+fn status_v2(shared: &Shared, id: u32) -> [u8; v2::STATUS_LEN] {
+    let (cache, packets, matched) = {
+        let st = shared.lock();
+        let (cache, matched) = st
+            .conns
+            .as_ref()
+            .map(|t| (t.capacity() as u32, t.matched as u32))
+            .unwrap_or((0, 0));
+        (cache, st.engine.packets() as u32, matched)
+    };
+    v2::StatusReply {
+        id,
+        version: FixedStr::new_limited(concat!("p0f-rs ", env!("CARGO_PKG_VERSION")), 15),
+        mode: b'S',
+        fp_cksum: 0,
+        cache,
+        packets,
+        matched,
+        queries: shared.v2_queries.load(Ordering::Relaxed) as u32,
+        cmisses: shared.v2_misses.load(Ordering::Relaxed) as u32,
+        uptime: shared.started.elapsed().as_secs() as u32,
+    }
+    .encode()
+}
