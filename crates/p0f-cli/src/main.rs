@@ -151,7 +151,7 @@ fn build_filter(
     dlt: u32,
     console: &mut impl Write,
 ) -> Result<PacketFilter, String> {
-    let vlan = dlt == p0f_wire_dlt::EN10MB;
+    let vlan = dlt == p0f_capture::linktype::dlt::EN10MB;
     let Some(rule) = user else {
         let _ = writeln!(
             console,
@@ -161,13 +161,16 @@ fn build_filter(
         return Ok(PacketFilter::Default(DefaultFilter::for_capture(capture)));
     };
     let composite = p0f_capture::p0f_rule(Some(rule), dlt);
-    let (compiled, with_vlan) = match BpfFilter::compile(&composite, dlt) {
+    // Compiled against the capture itself, as p0f does: for some link types
+    // (DLT_NULL) the code depends on the file's byte order.
+    let (compiled, with_vlan) = match BpfFilter::compile_for_capture(&composite, capture) {
         Ok(f) => (f, vlan),
         Err(FilterError::Syntax(_)) if vlan => {
             // As p0f: retry without the VLAN half before giving up.
             let plain = format!("tcp and ({rule})");
             (
-                BpfFilter::compile(&plain, dlt).map_err(|e| filter_error(rule, &e))?,
+                BpfFilter::compile_for_capture(&plain, capture)
+                    .map_err(|e| filter_error(rule, &e))?,
                 false,
             )
         }
@@ -187,9 +190,4 @@ fn filter_error(rule: &str, e: &FilterError) -> String {
     } else {
         format!("cannot use filter expression '{rule}': {e}")
     }
-}
-
-/// libpcap's Ethernet link type.
-mod p0f_wire_dlt {
-    pub const EN10MB: u32 = 1;
 }
