@@ -43,16 +43,17 @@ def csum(data):
     return ~s & 0xffff
 
 
-def tcp_segment(src, dst, sport, dport, seq, ack, flags, win, opts):
-    """TCP header with options and a correct checksum (no payload)."""
+def tcp_segment(src, dst, sport, dport, seq, ack, flags, win, opts, payload=b''):
+    """TCP header with options, then the payload, with a correct checksum."""
     assert len(opts) % 4 == 0
     off = (20 + len(opts)) // 4
     hdr = struct.pack('!HHIIBBHHH', sport, dport, seq, ack, off << 4, flags,
                       win, 0, 0) + opts
+    seg = hdr + payload
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + \
-        struct.pack('!BBH', 0, 6, len(hdr))
-    c = csum(pseudo + hdr)
-    return hdr[:16] + struct.pack('!H', c) + hdr[18:]
+        struct.pack('!BBH', 0, 6, len(seg))
+    c = csum(pseudo + seg)
+    return seg[:16] + struct.pack('!H', c) + seg[18:]
 
 
 def ipv4(src, dst, ttl, ident, payload):

@@ -57,10 +57,11 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
         return daemon::list_interfaces(console);
     }
     let db = load_database(args.fp_file.as_deref())?;
+    let count = db.sig_count();
     let _ = writeln!(
         console,
-        "[+] Loaded {} signatures from {}.",
-        db.sig_count(),
+        "[+] Loaded {count} signature{} from {}.",
+        if count == 1 { "" } else { "s" },
         match &args.fp_file {
             Some(p) => format!("'{p}'"),
             None => "the built-in database".to_string(),

@@ -162,3 +162,81 @@ fn sample_capture_runs_with_the_built_in_database() {
     }
     assert!(text.trim_end().ends_with("packets."));
 }
+
+/// Runs both modes on a sample capture: (fixed blocks, compat blocks, compat stderr).
+fn both_modes(capture: &str, db: Option<&str>) -> (Vec<String>, Vec<String>, String) {
+    let samples = common::repo().join("samples");
+    let mut args = vec!["-r", capture];
+    if let Some(db) = db {
+        args.extend(["-f", db]);
+    }
+    let fixed = common::run_in(&samples, &args);
+    args.insert(0, "--bug-compat");
+    let compat = common::run_in(&samples, &args);
+    assert!(fixed.status.success() && compat.status.success());
+    (
+        common::blocks(&String::from_utf8_lossy(&fixed.stdout)),
+        common::blocks(&String::from_utf8_lossy(&compat.stdout)),
+        String::from_utf8_lossy(&compat.stderr).into_owned(),
+    )
+}
+
+fn raw_sig_of<'a>(blocks: &'a [String], kind: &str) -> Vec<&'a str> {
+    blocks
+        .iter()
+        .filter(|b| common::kind(b) == kind)
+        .filter_map(|b| b.lines().find_map(|l| l.strip_prefix("| raw_sig  = ")))
+        .collect()
+}
+
+#[test]
+fn split_http_responses_keep_every_header() {
+    let (fixed, compat, _) = both_modes("http-split.pcap", None);
+    // The response's headers arrive in two segments, split after Server.
+    assert_eq!(
+        raw_sig_of(&fixed, "http response"),
+        ["1:Server,?Last-Modified,Content-Type,?Content-Length:Connection,Keep-Alive,Accept-Ranges,Date:Apache"]
+    );
+    assert_eq!(
+        raw_sig_of(&compat, "http response"),
+        ["1:Server,Content-Type,?Content-Length:Connection,Keep-Alive,Accept-Ranges,Date:Apache"],
+        "p0f 3.09b loses the line after the split"
+    );
+    let others = |b: &[String]| {
+        b.iter()
+            .filter(|x| common::kind(x) != "http response")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(others(&fixed), others(&compat));
+}
+
+#[test]
+fn loopback_captures_of_openbsd_are_read() {
+    let (fixed, compat, stderr) = both_modes("loop.pcap", None);
+    let kinds: Vec<&str> = fixed.iter().map(|b| common::kind(b)).collect();
+    assert_eq!(kinds, ["syn", "mtu", "syn+ack", "mtu"]);
+    assert!(compat.is_empty());
+    assert!(stderr.contains("Unknown packet type"));
+}
+
+#[test]
+fn http_os_signatures_do_not_flag_their_own_host() {
+    let (fixed, compat, _) = both_modes("http-os.pcap", Some("http-os.fp"));
+    let changes = |b: &[String]| {
+        b.iter()
+            .filter(|x| common::kind(x) == "host change")
+            .count()
+    };
+    // The first request moves the host from unknown to TestOS: a change in
+    // both modes. The second, identical one is a change only to p0f 3.09b.
+    assert_eq!(changes(&fixed), 1);
+    assert_eq!(changes(&compat), 2);
+    let verdicts = |b: &[String]| {
+        b.iter()
+            .filter(|x| common::kind(x) != "host change")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&fixed), verdicts(&compat));
+}

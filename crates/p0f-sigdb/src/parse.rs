@@ -429,7 +429,11 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        let label_id = self.db.labels.len() as u32;
+        let index = self.db.labels.len() as u32;
+        // p0f numbers labels from 1; the number is compared with name
+        // indexes by one of its bugs (reproduced under --bug-compat), so it
+        // must be p0f's own.
+        let label_id = index + 1;
         self.db.labels.push(Label {
             generic,
             class,
@@ -438,7 +442,7 @@ impl<'a> Parser<'a> {
             label_id,
             sys: Vec::new(),
         });
-        self.label = label_id;
+        self.label = index;
         self.state = if class.is_none() {
             State::Sys
         } else {

@@ -222,7 +222,8 @@ pub struct Label {
     pub name: u32,
     /// Everything after the third colon; None when empty.
     pub flavor: Option<String>,
-    /// Counts every non-`[mtu]` label in the file from 0 (the NAT logic compares it).
+    /// p0f's label number: every non-`[mtu]` label counts, the first is 1
+    /// (the NAT logic compares it; so does one of p0f's bugs, see docs/compat.md).
     pub label_id: u32,
     /// The `sys =` list of an application label (empty otherwise).
     pub sys: Vec<SysEntry>,

@@ -163,7 +163,11 @@ fn label_details() {
         (l[1].generic, l[1].class, l[1].name, l[1].flavor.clone()),
         (true, Some(1), 0, None)
     );
-    assert_eq!((l[2].class, l[2].label_id), (None, 2));
+    assert_eq!(
+        (l[2].class, l[2].label_id),
+        (None, 3),
+        "p0f numbers labels from 1"
+    );
     assert_eq!(
         l[2].sys,
         [SysEntry::Name(0), SysEntry::Class(1), SysEntry::Name(2)]
@@ -175,7 +179,7 @@ fn label_details() {
                 label = s:unix:A:\nlabel = s:unix:B:\nsig = 4:64:0:*:*,*:mss::0\n",
     );
     assert_eq!(d.tcp_request[0].label, 1);
-    assert_eq!(d.labels[1].label_id, 1);
+    assert_eq!(d.labels[1].label_id, 2);
 }
 
 #[test]

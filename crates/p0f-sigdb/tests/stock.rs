@@ -16,7 +16,7 @@ fn check_counts(db: &Database) {
     assert_eq!(db.classes, ["win", "unix", "other"]);
     assert_eq!(db.labels.len(), 129, "non-mtu labels");
     for (i, l) in db.labels.iter().enumerate() {
-        assert_eq!(l.label_id as usize, i);
+        assert_eq!(l.label_id as usize, i + 1, "p0f numbers labels from 1");
     }
     let ua: Vec<(&str, &str)> = db
         .ua_os
