@@ -160,10 +160,10 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         None => None,
     };
     if let Some(user) = &args.user {
-        sysops::drop_privileges(user)?;
+        let (uid, gid, root) = sysops::drop_privileges(user)?;
         let _ = writeln!(
             console,
-            "[+] Privileges dropped: now chrooted and running as '{user}'."
+            "[+] Privileges dropped: uid {uid}, gid {gid}, root '{root}'."
         );
     }
     if args.daemon {
@@ -260,7 +260,13 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         .join()
         .unwrap_or_else(|_| Err("capture thread failed".into()));
     for s in [&v3_sock, &v2_sock].into_iter().flatten() {
-        s.remove();
+        if let Err(e) = s.remove() {
+            eprintln!(
+                "[!] WARNING: cannot remove API socket '{}': {e} (with -u, its directory \
+                 must be writable by that user)",
+                s.path
+            );
+        }
     }
     let result = match outcome {
         Ok(Ended::Signal) => {

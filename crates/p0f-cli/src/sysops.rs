@@ -82,10 +82,12 @@ impl ApiSocket {
         })
     }
 
-    /// Removes the socket file if it is still the one we created.
-    pub fn remove(&self) {
+    /// Removes the socket file if it is still the one we created. After
+    /// `-u`, this needs write access to the socket's directory as that
+    /// user (e.g. a `/run/p0f` owned by it); the error says so otherwise.
+    pub fn remove(&self) -> io::Result<()> {
         if self.dir_fd < 0 {
-            return;
+            return Ok(());
         }
         // SAFETY: fstatat/unlinkat on our directory descriptor and a
         // NUL-terminated name; `st` is plain data.
@@ -99,10 +101,12 @@ impl ApiSocket {
             ) == 0
                 && st.st_dev == self.dev
                 && st.st_ino == self.ino
+                && libc::unlinkat(self.dir_fd, self.name.as_ptr(), 0) != 0
             {
-                libc::unlinkat(self.dir_fd, self.name.as_ptr(), 0);
+                return Err(io::Error::last_os_error());
             }
         }
+        Ok(())
     }
 }
 
@@ -118,7 +122,8 @@ impl Drop for ApiSocket {
 /// Switches to `user` following p0f's rules: the user must exist, must not
 /// be root (uid or gid 0), and must have a home directory other than `/`,
 /// which becomes the new root; /proc and /sys must not be visible there.
-pub fn drop_privileges(user: &str) -> Result<(), String> {
+/// Returns the uid, gid and new root, for p0f's status line.
+pub fn drop_privileges(user: &str) -> Result<(u32, u32, String), String> {
     let cuser = CString::new(user).map_err(|_| format!("bad user name '{user}'"))?;
     // SAFETY: getpwnam returns a pointer to static storage or null; we copy
     // what we need before any other passwd call.
@@ -190,7 +195,7 @@ pub fn drop_privileges(user: &str) -> Result<(), String> {
             return Err("privileges could be regained after -u; refusing to run".into());
         }
     }
-    Ok(())
+    Ok((uid, gid, home))
 }
 
 /// Forks into the background. Returns in the child (which then has its own

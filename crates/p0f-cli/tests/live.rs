@@ -471,3 +471,99 @@ fn socket_path_rules() {
     let _ = child.wait();
     assert!(ok, "stale socket was not replaced");
 }
+
+/// A system user for `-u`, created when missing (the tests run as root).
+fn test_user() -> (String, u32, std::path::PathBuf) {
+    let name = "p0frs-test";
+    let home = std::path::PathBuf::from("/var/lib/p0frs-test");
+    let exists = Command::new("id")
+        .arg(name)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        let st = Command::new("useradd")
+            .args(["--system", "--create-home", "--home-dir"])
+            .arg(&home)
+            .args(["--shell", "/usr/sbin/nologin", name])
+            .status()
+            .expect("useradd runs");
+        assert!(st.success(), "useradd {name} failed");
+    }
+    let uid = String::from_utf8(
+        Command::new("id")
+            .args(["-u", name])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    (name.to_string(), uid.trim().parse().unwrap(), home)
+}
+
+#[test]
+fn dropping_privileges_keeps_serving() {
+    if !can_capture() {
+        return;
+    }
+    let (user, uid, home) = test_user();
+    let srv = Server::new();
+    // As in a real deployment (/run/p0f owned by the user), the v2 socket's
+    // directory belongs to the user, so the daemon can remove that socket at
+    // exit after dropping privileges.
+    let dir = tempfile::tempdir().unwrap();
+    let c = std::ffi::CString::new(dir.path().as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: chown of a directory this test created.
+    assert_eq!(unsafe { libc::chown(c.as_ptr(), uid, uid) }, 0);
+    let v2 = dir.path().join("v2.sock");
+    let mut d = Daemon::start(srv.port, &["-u", &user, "--api-v2", v2.to_str().unwrap()]);
+    let banner = d.stdout.text();
+    assert!(
+        banner.contains(&format!("[+] Privileges dropped: uid {uid}, gid ")),
+        "{banner}"
+    );
+    // The engine runs as the user, chrooted to its home.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uids.split_whitespace()
+            .skip(1)
+            .all(|u| u == uid.to_string()),
+        "{uids}"
+    );
+    let root = std::fs::read_link(format!("/proc/{}/root", d.child.id())).unwrap();
+    assert_eq!(root, home);
+    // Capture and the API (opened before the switch) still work.
+    srv.connect(LO4);
+    assert_eq!(query_until_known(&d.sock, LO4).status, v3::Status::Ok);
+    assert!(d.stop().success());
+    assert!(
+        !v2.exists(),
+        "socket left behind after the privilege drop:\n{}",
+        d.stderr.text()
+    );
+    // The v3 socket's directory is root's: the daemon cannot remove it
+    // there, and says why.
+    assert!(d.sock.exists());
+    assert!(
+        d.stderr.text().contains("cannot remove API socket"),
+        "{}",
+        d.stderr.text()
+    );
+}
+
+#[test]
+fn unsuitable_users_are_refused() {
+    if !can_capture() {
+        return;
+    }
+    for (user, why) in [("root", "non-root"), ("no-such-user-p0frs", "not found")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_p0f"))
+            .args(["-i", "lo", "-u", user, "tcp port 9"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(user), "{user}: {err}");
+        let _ = why;
+    }
+}
