@@ -333,3 +333,51 @@ proptest! {
         });
     }
 }
+
+/// Postfix's connect step follows the handshake at once, and p0f may not
+/// have processed the SYN of a client it has never seen: the milter asks
+/// again shortly after, and the answer that arrives in time counts.
+#[tokio::test]
+async fn client_unknown_at_connect_is_asked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    let p = policy(&sock.display().to_string(), "", 500);
+    let (mut m, h) = start(p.clone());
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.9", 4001, None).await;
+    assert_eq!(m.recv().await.0, b'c');
+    // p0f learns about the client just after the connect-time query.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    fake.set_v3(
+        "192.0.2.9".parse().unwrap(),
+        v3_os("Windows", "7 or 8", "", 0),
+    );
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await, (b'y', b"550 5.7.1 OS Blocked\0".to_vec()));
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+    assert_eq!(fake.v3_queries().len(), 2, "{:?}", fake.v3_queries());
+
+    // A client that stays unknown: three queries, then accepted, and the
+    // first RCPT waits at most for the last retry.
+    let (mut m, h) = start(p);
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.10", 4002, None).await;
+    assert_eq!(m.recv().await.0, b'c');
+    let t = Instant::now();
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+    let unknown = "192.0.2.10".parse::<IpAddr>().unwrap();
+    assert_eq!(
+        fake.v3_queries().iter().filter(|a| **a == unknown).count(),
+        3
+    );
+}

@@ -3,7 +3,9 @@
 //! Postfix calls the connect step before it sends its 220 banner, so the
 //! p0f question is started in the background there and its answer awaited
 //! only at the first RCPT (or at the end of the message): a slow or hung
-//! p0f delays at most the recipient reply, by the configured timeouts.
+//! p0f delays at most the recipient reply, by the configured timeouts. A
+//! client p0f does not know yet is asked about again shortly after (see
+//! `UNKNOWN_CLIENT_RETRIES`).
 
 pub mod proto;
 
@@ -45,6 +47,15 @@ const MAX_MACROS: usize = 64;
 const MAX_MACRO_LEN: usize = 1024;
 /// Forged header copies remembered per message.
 const MAX_FORGED: usize = 256;
+
+/// When p0f does not know a client at the connect step, it is asked again
+/// this long after the first query. Postfix runs the connect step right
+/// after the TCP handshake, which can be before p0f has processed the
+/// client's SYN: a client p0f has never seen would go unfingerprinted.
+/// The retries run in the background; a client that stays unknown delays
+/// the first RCPT reply by at most the last delay.
+const UNKNOWN_CLIENT_RETRIES: [Duration; 2] =
+    [Duration::from_millis(50), Duration::from_millis(250)];
 
 /// Macros asked for per stage (when the MTA allows a filter to ask).
 const CONNECT_MACROS: &str =
@@ -169,7 +180,20 @@ impl Session {
         debug!(peer = %self.peer, ?conn, "connect: asking p0f in the background");
         self.conn = Some(conn);
         let policy = self.policy.clone();
-        self.pending = Some(tokio::spawn(async move { policy.lookup(&conn).await }));
+        self.pending = Some(tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            let mut lk = policy.lookup(&conn).await;
+            for after in UNKNOWN_CLIENT_RETRIES {
+                // Ask again only when some instance answered "unknown".
+                if lk.record.is_some() || lk.errors.len() >= policy.config().instances.len() {
+                    break;
+                }
+                tokio::time::sleep_until(start + after).await;
+                debug!(client = %conn.client, "p0f did not know the client yet: asking again");
+                lk = policy.lookup(&conn).await;
+            }
+            lk
+        }));
     }
 
     /// The p0f answer, waiting for the background query if needed.
