@@ -41,7 +41,6 @@ struct PcapPkthdr {
 type PcapT = c_void;
 
 struct Api {
-    _lib: Library,
     open_dead: unsafe extern "C" fn(c_int, c_int) -> *mut PcapT,
     fopen_offline: unsafe extern "C" fn(*mut libc::FILE, *mut c_char) -> *mut PcapT,
     compile: unsafe extern "C" fn(*mut PcapT, *mut BpfProgram, *const c_char, c_int, u32) -> c_int,
@@ -51,23 +50,16 @@ struct Api {
     close: unsafe extern "C" fn(*mut PcapT),
 }
 
-const LIB_NAMES: [&str; 3] = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
 const PCAP_NETMASK_UNKNOWN: u32 = 0xffff_ffff;
 const PCAP_ERRBUF_SIZE: usize = 256;
 
+/// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {
-    let mut last = String::new();
-    for name in LIB_NAMES {
-        // SAFETY: loading libpcap runs only its (trivial) initialisers.
-        match unsafe { Library::new(name) } {
-            Ok(lib) => return resolve(lib).map_err(|e| format!("{name}: {e}")),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(last)
+    let lib = crate::libpcap::library()?;
+    resolve(lib).map_err(|e| format!("libpcap: {e}"))
 }
 
-fn resolve(lib: Library) -> Result<Api, libloading::Error> {
+fn resolve(lib: &'static Library) -> Result<Api, libloading::Error> {
     // SAFETY: the signatures match libpcap's public API (pcap/pcap.h).
     unsafe {
         let open_dead = *lib.get(b"pcap_open_dead\0")?;
@@ -78,7 +70,6 @@ fn resolve(lib: Library) -> Result<Api, libloading::Error> {
         let geterr = *lib.get(b"pcap_geterr\0")?;
         let close = *lib.get(b"pcap_close\0")?;
         Ok(Api {
-            _lib: lib,
             open_dead,
             fopen_offline,
             compile,

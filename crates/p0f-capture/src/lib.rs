@@ -20,6 +20,7 @@
 
 mod bpf;
 mod filter;
+mod libpcap;
 pub mod linktype;
 mod live;
 mod reader;

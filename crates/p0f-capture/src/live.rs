@@ -67,7 +67,6 @@ struct PcapIf {
 type PcapT = c_void;
 
 struct Api {
-    _lib: Library,
     create: unsafe extern "C" fn(*const c_char, *mut c_char) -> *mut PcapT,
     set_snaplen: unsafe extern "C" fn(*mut PcapT, c_int) -> c_int,
     set_promisc: unsafe extern "C" fn(*mut PcapT, c_int) -> c_int,
@@ -88,23 +87,16 @@ struct Api {
     close: unsafe extern "C" fn(*mut PcapT),
 }
 
-const LIB_NAMES: [&str; 3] = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
 const ERRBUF: usize = 256;
 const PCAP_NETMASK_UNKNOWN: u32 = 0xffff_ffff;
 
+/// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {
-    let mut last = String::new();
-    for name in LIB_NAMES {
-        // SAFETY: loading libpcap runs only its own initialisers.
-        match unsafe { Library::new(name) } {
-            Ok(lib) => return resolve(lib).map_err(|e| format!("{name}: {e}")),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(last)
+    let lib = crate::libpcap::library()?;
+    resolve(lib).map_err(|e| format!("libpcap: {e}"))
 }
 
-fn resolve(lib: Library) -> Result<Api, libloading::Error> {
+fn resolve(lib: &'static Library) -> Result<Api, libloading::Error> {
     // SAFETY: each signature matches libpcap's public API (pcap/pcap.h).
     unsafe {
         let set_immediate_mode = lib
@@ -130,7 +122,6 @@ fn resolve(lib: Library) -> Result<Api, libloading::Error> {
             findalldevs: *lib.get(b"pcap_findalldevs\0")?,
             freealldevs: *lib.get(b"pcap_freealldevs\0")?,
             close: *lib.get(b"pcap_close\0")?,
-            _lib: lib,
         })
     }
 }
