@@ -8,6 +8,7 @@ mod api;
 mod args;
 mod conntable;
 mod daemon;
+mod localtime;
 mod output;
 mod sysops;
 

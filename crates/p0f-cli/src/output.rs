@@ -9,6 +9,8 @@ use std::path::Path;
 use p0f_engine::observe::{write_console_block, write_log_line};
 use p0f_engine::{Observation, Sink};
 
+use crate::localtime::local_time;
+
 /// An append-only log file, locked against a second writer.
 pub struct LogFile {
     out: BufWriter<File>,
@@ -74,34 +76,6 @@ impl Stamp {
         }
         &self.text
     }
-}
-
-extern "C" {
-    /// POSIX: reads TZ into the C library's time-zone state.
-    fn tzset();
-}
-
-/// Formats a time in the local zone (honouring TZ), as p0f's log does.
-fn local_time(t: u32) -> String {
-    let secs = libc::time_t::from(t);
-    // SAFETY: localtime_r writes only into the tm we pass; tzset reads TZ.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        tzset();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return "1970/01/01 00:00:00".to_string();
-        }
-        tm
-    };
-    format!(
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec
-    )
 }
 
 /// Sends observations to the console and the log; remembers the first

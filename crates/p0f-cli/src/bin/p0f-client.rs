@@ -5,6 +5,10 @@
 //! `::ffff:192.0.2.1`), and errors are one line on stderr with exit
 //! status 1 (usage errors: 2).
 
+#[path = "../localtime.rs"]
+mod localtime;
+use localtime::local_time;
+
 use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::os::unix::net::UnixStream;
@@ -120,32 +124,4 @@ fn render(r: &Response) -> Result<String, String> {
         );
     }
     Ok(o)
-}
-
-extern "C" {
-    /// POSIX: reads TZ into the C library's time-zone state.
-    fn tzset();
-}
-
-/// `%Y/%m/%d %H:%M:%S` in the local zone (follows TZ).
-fn local_time(t: u32) -> String {
-    let secs = libc::time_t::from(t);
-    // SAFETY: localtime_r writes only into the tm we pass.
-    let tm = unsafe {
-        let mut tm: libc::tm = std::mem::zeroed();
-        tzset();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return format!("@{t}");
-        }
-        tm
-    };
-    format!(
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
-        tm.tm_year + 1900,
-        tm.tm_mon + 1,
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec
-    )
 }
