@@ -102,21 +102,28 @@ fn is_descriptor_shortage(e: &io::Error) -> bool {
     )
 }
 
+/// The next client. Failed accepts are retried; when descriptors run out,
+/// after a short pause (a warning says so), so that the loop does not spin.
+async fn accept(listener: &UnixListener, what: &str) -> UnixStream {
+    loop {
+        match listener.accept().await {
+            Ok((s, _)) => return s,
+            Err(e) => {
+                if is_descriptor_shortage(&e) {
+                    client_warning(format_args!("{what} accept failed: {e}"));
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
 /// Accepts p0f 3 clients forever.
 pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limits) {
     let persistent = Arc::new(AtomicUsize::new(0));
     let total = Arc::new(AtomicUsize::new(0));
     loop {
-        let stream = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                if is_descriptor_shortage(&e) {
-                    client_warning(format_args!("API accept failed: {e}"));
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                continue;
-            }
-        };
+        let stream = accept(&listener, "API").await;
         if total.fetch_add(1, Ordering::AcqRel) >= limits.hard_cap {
             total.fetch_sub(1, Ordering::AcqRel);
             client_warning(format_args!(
@@ -142,11 +149,37 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
     }
 }
 
+/// How long a query about something not (yet) known waits for the capture
+/// thread. Clients ask right after accepting a connection, and its SYN can
+/// still be on its way through the capture buffer; without this grace, a
+/// first-time client would now and then be reported unknown.
+const CATCH_UP: Duration = Duration::from_millis(50);
+const CATCH_UP_STEP: Duration = Duration::from_millis(5);
+
+/// Repeats `ask` while it finds nothing, for at most [`CATCH_UP`].
+async fn with_catch_up<T>(mut ask: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + CATCH_UP;
+    loop {
+        if let Some(found) = ask() {
+            return Some(found);
+        }
+        if Instant::now() >= end {
+            return None;
+        }
+        tokio::time::sleep(CATCH_UP_STEP).await;
+    }
+}
+
 /// Answers one decoded-or-not v3 query; the flag says it was malformed.
-fn answer_v3(shared: &Shared, q: &[u8; v3::QUERY_LEN]) -> ([u8; v3::RESPONSE_LEN], bool) {
+async fn answer_v3(shared: &Shared, q: &[u8; v3::QUERY_LEN]) -> ([u8; v3::RESPONSE_LEN], bool) {
     match v3::Query::decode(q) {
         Ok(q) => {
-            let r = shared.lock().engine.query_v3(q.addr);
+            let known = with_catch_up(|| {
+                let r = shared.lock().engine.query_v3(q.addr);
+                (r.status != v3::Status::NoMatch).then_some(r)
+            })
+            .await;
+            let r = known.unwrap_or_else(|| v3::Response::empty(v3::Status::NoMatch));
             (r.encode(), false)
         }
         Err(e) => {
@@ -177,7 +210,7 @@ async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limit: 
             buf.copy_within(Q..have, 0);
             have -= Q;
             started = Instant::now();
-            let (reply, bad) = answer_v3(shared, &q);
+            let (reply, bad) = answer_v3(shared, &q).await;
             match timeout(limit, s.write_all(&reply)).await {
                 Ok(Ok(())) => {}
                 _ => return,
@@ -219,16 +252,7 @@ async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limit: 
 pub async fn serve_v2(listener: UnixListener, shared: Arc<Shared>, limits: Limits) {
     let total = Arc::new(AtomicUsize::new(0));
     loop {
-        let stream = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                if is_descriptor_shortage(&e) {
-                    client_warning(format_args!("v2 API accept failed: {e}"));
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                continue;
-            }
-        };
+        let stream = accept(&listener, "v2 API").await;
         if total.fetch_add(1, Ordering::AcqRel) >= limits.hard_cap {
             total.fetch_sub(1, Ordering::AcqRel);
             drop(stream);
@@ -258,11 +282,14 @@ async fn v2_client(mut s: UnixStream, shared: &Shared) {
                 dst: q.dst,
                 dst_port: q.dst_port,
             };
-            let found = shared
-                .lock()
-                .conns
-                .as_ref()
-                .and_then(|t| t.lookup(&key, q.id));
+            let found = with_catch_up(|| {
+                shared
+                    .lock()
+                    .conns
+                    .as_ref()
+                    .and_then(|t| t.lookup(&key, q.id))
+            })
+            .await;
             match found {
                 Some(r) => r.encode().to_vec(),
                 None => {

@@ -181,6 +181,18 @@ fn parse_timeouts(s: &str) -> Result<(u32, u32), String> {
 }
 
 impl Args {
+    /// The engine's limits and switches from `-m`, `-t` and `--bug-compat`.
+    pub fn engine_config(&self, offline: bool) -> p0f_engine::Config {
+        p0f_engine::Config {
+            max_conn: self.limits.0,
+            max_hosts: self.limits.1,
+            conn_max_age: self.timeouts.0,
+            host_idle_limit: self.timeouts.1,
+            bug_compat: self.bug_compat,
+            offline,
+        }
+    }
+
     /// Parses the process arguments; on error or `--help` the message has
     /// been printed and the exit code is returned.
     pub fn parse_env() -> Result<Args, ExitCode> {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use p0f_capture::{LiveCapture, LiveError, LiveEvent, LiveOptions};
-use p0f_engine::{Config, Engine, Observation, Sink};
+use p0f_engine::{Engine, Observation, Sink};
 use p0f_sigdb::Database;
 
 use crate::api::{self, Limits, Shared, State};
@@ -179,14 +179,7 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         sysops::daemonize()?;
     }
 
-    let cfg = Config {
-        max_conn: args.limits.0,
-        max_hosts: args.limits.1,
-        conn_max_age: args.timeouts.0,
-        host_idle_limit: args.timeouts.1,
-        bug_compat: args.bug_compat,
-        offline: false,
-    };
+    let cfg = args.engine_config(false);
     let db = Arc::new(db);
     let conns = args.api_v2.as_ref().map(|_| {
         let n = args

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use p0f_capture::{BpfFilter, CaptureFile, DefaultFilter, FilterError};
-use p0f_engine::{Config, Engine};
+use p0f_engine::Engine;
 use p0f_sigdb::Database;
 
 use args::Args;
@@ -89,14 +89,7 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
     };
     let _ = writeln!(console, "[+] Processing capture data.\n");
 
-    let cfg = Config {
-        max_conn: args.limits.0,
-        max_hosts: args.limits.1,
-        conn_max_age: args.timeouts.0,
-        host_idle_limit: args.timeouts.1,
-        bug_compat: args.bug_compat,
-        offline: true,
-    };
+    let cfg = args.engine_config(true);
     let mut engine = Engine::new(Arc::new(db), cfg, dlt);
     let mut out = Output::new(console, log.as_mut());
     loop {
