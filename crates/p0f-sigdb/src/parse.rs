@@ -20,6 +20,13 @@ const NAME_CHARS: &[u8] = b" ./-_!?()";
 /// Most headers an HTTP signature may list (in either list).
 const HTTP_MAX_HDRS: usize = 32;
 
+/// Limits that keep a hostile or mistaken database from taking unbounded
+/// time (the duplicate check compares each signature with the earlier ones
+/// of its option layout) or memory. p0f's own file is 36 KB with 322
+/// signatures.
+const MAX_FILE_BYTES: u64 = 8 << 20;
+const MAX_SIGNATURES: usize = 20_000;
+
 /// Byte at `i`, or 0 past the end (the C code's terminating NUL).
 fn at(s: &[u8], i: usize) -> u8 {
     s.get(i).copied().unwrap_or(0)
@@ -262,6 +269,12 @@ impl<'a> Parser<'a> {
                                     'sig'"
                             .into())
                     }
+                }
+                if self.sigs >= MAX_SIGNATURES {
+                    return Err(format!(
+                        "more than {MAX_SIGNATURES} signatures; this does not look like a p0f \
+                         database (p0f's own has 322)"
+                    ));
                 }
                 match self.module {
                     Module::Mtu => self.mtu_sig(val)?,
@@ -1121,9 +1134,27 @@ impl Database {
 
     /// Reads and parses a database file.
     pub fn load(path: &Path) -> Result<Database, DbError> {
+        use std::io::Read;
         let source = path.display().to_string();
-        let data = std::fs::read(path)
-            .map_err(|e| DbError::whole(&source, format!("cannot read the file: {e}")))?;
+        let cannot =
+            |e: std::io::Error| DbError::whole(&source, format!("cannot read the file: {e}"));
+        // Bounded, so that a device or an endless pipe given as the database
+        // is an error, not a hang.
+        let mut data = Vec::new();
+        std::fs::File::open(path)
+            .map_err(cannot)?
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(cannot)?;
+        if data.len() as u64 > MAX_FILE_BYTES {
+            return Err(DbError::whole(
+                &source,
+                format!(
+                    "larger than {} MiB; this does not look like a p0f database",
+                    MAX_FILE_BYTES >> 20
+                ),
+            ));
+        }
         Database::parse(&data, &source)
     }
 

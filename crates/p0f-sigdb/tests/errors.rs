@@ -431,3 +431,20 @@ fn io_errors() {
     );
     let _: &dyn std::error::Error = &e;
 }
+
+#[test]
+fn absurd_databases_are_refused_quickly() {
+    let mut text = String::from("classes = unix\n[tcp:request]\nlabel = s:unix:X:\n");
+    for i in 0..20_001 {
+        text.push_str(&format!("sig = 4:64:0:{}:*,*:mss::0\n", i % 60_000));
+    }
+    let err = p0f_sigdb::Database::parse(text.as_bytes(), "big.fp").unwrap_err();
+    assert_eq!(err.line, Some(20_004));
+    assert!(err.message.contains("more than 20000 signatures"), "{err}");
+}
+
+#[test]
+fn a_device_is_not_read_forever() {
+    let err = p0f_sigdb::Database::load(std::path::Path::new("/dev/zero")).unwrap_err();
+    assert!(err.to_string().contains("larger than 8 MiB"), "{err}");
+}
