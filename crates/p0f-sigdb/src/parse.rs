@@ -120,6 +120,27 @@ fn token(s: &[u8], i: usize) -> String {
 
 /// A number for messages: its digits as written (so that values beyond 32
 /// bits are not shown wrapped), or the parsed value when there are no digits.
+/// A `*` or a number in 0..=max, then `:`; `i` moves past the colon.
+fn number_or_star(val: &[u8], i: &mut usize, what: &str, max: i64) -> Result<Option<i64>, String> {
+    if at(val, *i) == b'*' && at(val, *i + 1) == b':' {
+        *i += 2;
+        return Ok(None);
+    }
+    let n = digits_end(val, *i);
+    if at(val, n) != b':' {
+        return Err(format!(
+            "malformed {what} '{}' (expected a number or *)",
+            token(val, *i)
+        ));
+    }
+    let v = atol(val, *i);
+    if !(0..=max).contains(&v) {
+        return Err(format!("{what} {} is outside 0..{max}", num(val, *i, n, v)));
+    }
+    *i = n + 1;
+    Ok(Some(v))
+}
+
 fn num(s: &[u8], start: usize, end: usize, parsed: i64) -> String {
     match s.get(start..end) {
         Some(digits) if !digits.is_empty() => show(digits),
@@ -696,24 +717,7 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
     i = n + 1;
 
     // MSS.
-    let mss = if at(val, i) == b'*' && at(val, i + 1) == b':' {
-        i += 2;
-        None
-    } else {
-        let n = digits_end(val, i);
-        if at(val, n) != b':' {
-            return Err(format!(
-                "malformed MSS '{}' (expected a number or *)",
-                token(val, i)
-            ));
-        }
-        let v = atol(val, i);
-        if !(0..=65535).contains(&v) {
-            return Err(format!("MSS {} is outside 0..65535", num(val, i, n, v)));
-        }
-        i = n + 1;
-        Some(v as u16)
-    };
+    let mss = number_or_star(val, &mut i, "MSS", 65535)?.map(|v| v as u16);
 
     // Window size, then ','.
     let win = if at(val, i) == b'*' && at(val, i + 1) == b',' {
@@ -775,27 +779,7 @@ fn parse_tcp_sig(val: &[u8]) -> Res<TcpSig> {
     };
 
     // Window scale.
-    let scale = if at(val, i) == b'*' && at(val, i + 1) == b':' {
-        i += 2;
-        None
-    } else {
-        let n = digits_end(val, i);
-        if at(val, n) != b':' {
-            return Err(format!(
-                "malformed window scale '{}' (expected a number or *)",
-                token(val, i)
-            ));
-        }
-        let v = atol(val, i);
-        if !(0..=255).contains(&v) {
-            return Err(format!(
-                "window scale {} is outside 0..255",
-                num(val, i, n, v)
-            ));
-        }
-        i = n + 1;
-        Some(v as u8)
-    };
+    let scale = number_or_star(val, &mut i, "window scale", 255)?.map(|v| v as u8);
 
     // Option layout.
     let mut layout = OptLayout::new();
