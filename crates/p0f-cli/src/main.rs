@@ -148,12 +148,22 @@ fn build_filter(
 ) -> Result<PacketFilter, String> {
     let vlan = dlt == p0f_capture::linktype::dlt::EN10MB;
     let Some(rule) = user else {
+        let filter = DefaultFilter::for_capture(capture);
+        if !filter.is_supported() {
+            // p0f 3.09b aborts here (pcap_compile fails, "link-layer type
+            // filtering not implemented"), before printing any observation or
+            // its final line; printing "Processed 0 packets" would not match.
+            return Err(format!(
+                "libpcap cannot filter link type {dlt} with p0f's default rule 'tcp', \
+                 so nothing in this capture could be fingerprinted"
+            ));
+        }
         let _ = writeln!(
             console,
             "[+] Default packet filtering configured{}.",
             if vlan { " [+VLAN]" } else { "" }
         );
-        return Ok(PacketFilter::Default(DefaultFilter::for_capture(capture)));
+        return Ok(PacketFilter::Default(filter));
     };
     let composite = p0f_capture::p0f_rule(Some(rule), dlt);
     // Compiled against the capture itself, as p0f does: for some link types

@@ -68,3 +68,24 @@ fn a_bad_filter_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad filter expression 'port port'"), "{err}");
 }
+
+#[test]
+fn a_link_type_libpcap_cannot_filter_is_an_error_as_in_p0f() {
+    // LINKTYPE_USER0 (147): libpcap has no code for "tcp" there, so p0f 3.09b
+    // aborts in pcap_compile before any observation or "All done" line. This
+    // needs no libpcap: the default filter is evaluated natively.
+    let dir = std::env::temp_dir().join(format!("p0f-user0-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut pcap = Vec::new();
+    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 147] {
+        pcap.extend_from_slice(&word.to_le_bytes());
+    }
+    std::fs::write(dir.join("user0.pcap"), &pcap).unwrap();
+    let out = common::run_in(&dir, &["--bug-compat", "-r", "user0.pcap"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("All done."), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot filter link type 147"), "{err}");
+}
