@@ -7,6 +7,10 @@ capture per fix, each small enough to read by eye:
                    p0f 3.09b loses the next header line (Last-Modified).
   loop.pcap        DLT_LOOP (OpenBSD loopback, 4-byte header). A SYN and
                    its SYN+ACK. p0f 3.09b skips 8 bytes and sees nothing.
+  ppp-serial.pcap  DLT_PPP_SERIAL (PPP in HDLC framing, 4-byte header). A
+                   SYN and its SYN+ACK. p0f 3.09b skips 8 bytes.
+  pflog.pcap       DLT_PFLOG with today's 64-byte header (length byte 61).
+                   A SYN and its SYN+ACK. p0f 3.09b assumes 28 bytes.
   http-os.pcap     Ethernet. Two HTTP connections from one client whose
                    requests match the same OS-class HTTP signature of
                    http-os.fp (written too). p0f 3.09b compares a name
@@ -94,6 +98,26 @@ def main():
         tcp = tcp_segment(src, dst, sp, dp, seq, ack, flags, 64240, opts)
         loop.append((T0 + i * 0.001, struct.pack('!I', 2) + ipv4(src, dst, 64, 1, tcp)))
     write_pcap(os.path.join(out, 'loop.pcap'), 108, loop)
+
+    # The same handshake behind two more link headers p0f gets wrong.
+    def framed(linktype, name, header):
+        frames = []
+        for i, (src, dst, sp, dp, seq, ack, flags, opts) in enumerate([
+                (CLIENT, SERVER, 42100, 25, 7100, 0, SYN, syn_opts(3, 0)),
+                (SERVER, CLIENT, 25, 42100, 9100, 7101, SYN_ACK, syn_opts(4, 3))]):
+            tcp = tcp_segment(src, dst, sp, dp, seq, ack, flags, 64240, opts)
+            frames.append((T0 + i * 0.001, header(i) + ipv4(src, dst, 64, 1, tcp)))
+        write_pcap(os.path.join(out, name), linktype, frames)
+
+    # HDLC-like framing: address 0xff, control 0x03, protocol 0x0021 (IPv4).
+    framed(50, 'ppp-serial.pcap', lambda i: b'\xff\x03\x00\x21')
+    # pflog: length 61, address family 2 (IPv4), action, reason, interface
+    # name, ruleset, rule numbers, direction..., zero-padded to 64 bytes.
+    def pflog_header(i):
+        h = struct.pack('!BBBB', 61, 2, 0, 0) + b'em0'.ljust(16, b'\0') + b'\0' * 16
+        h += struct.pack('!II', 1, 0xffffffff) + b'\0' * 8 + struct.pack('!B', 1 + i)
+        return h.ljust(64, b'\0')
+    framed(117, 'pflog.pcap', pflog_header)
 
     plain = [b'HTTP/1.1 204 No Content\r\nServer: Test\r\n\r\n']
     write_pcap(os.path.join(out, 'http-os.pcap'), 1,

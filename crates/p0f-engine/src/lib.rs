@@ -185,25 +185,26 @@ impl Engine {
             self.find_link_offset(data, sink);
         }
         match self.link {
-            LinkOffset::Known(off) => {
-                if !self.cfg.bug_compat && self.dlt == link::dlt::EN10MB {
-                    // p0f reads a tagged frame's tag as the IP header and
-                    // drops it; step over 802.1Q/802.1ad tags instead.
-                    off + link::ethernet_vlan_tags_len(data).unwrap_or(0)
-                } else {
-                    off
-                }
-            }
+            LinkOffset::Known(off) if self.cfg.bug_compat => off,
+            LinkOffset::Known(off) => match self.dlt {
+                // p0f reads a tagged frame's tag as the IP header and drops
+                // it; step over 802.1Q/802.1ad tags instead.
+                link::dlt::EN10MB => off + link::ethernet_vlan_tags_len(data).unwrap_or(0),
+                // p0f assumes the old 28-byte pflog header; the header says
+                // its own length (today 61, padded to 64), as libpcap reads it.
+                link::dlt::PFLOG => data.first().map_or(off, |&len| (usize::from(len) + 3) & !3),
+                _ => off,
+            },
             _ => 0,
         }
     }
 
     fn find_link_offset(&mut self, data: &[u8], sink: &mut dyn Sink) {
-        let fixed = if !self.cfg.bug_compat && self.dlt == link::dlt::LOOP {
-            // DLT_LOOP has a 4-byte header; p0f skips 8 and loses every packet.
-            Some(4)
-        } else {
-            link::p0f_fixed_offset(self.dlt)
+        let fixed = match self.dlt {
+            // DLT_LOOP and DLT_PPP_SERIAL have 4-byte headers; p0f skips 8
+            // and loses every packet.
+            link::dlt::LOOP | link::dlt::PPP_SERIAL if !self.cfg.bug_compat => Some(4),
+            _ => link::p0f_fixed_offset(self.dlt),
         };
         if let Some(off) = fixed {
             self.link = LinkOffset::Known(off);
