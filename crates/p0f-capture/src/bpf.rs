@@ -50,8 +50,7 @@ struct Api {
     close: unsafe extern "C" fn(*mut PcapT),
 }
 
-const PCAP_NETMASK_UNKNOWN: u32 = 0xffff_ffff;
-const PCAP_ERRBUF_SIZE: usize = 256;
+use crate::libpcap::{ERRBUF_SIZE as PCAP_ERRBUF_SIZE, NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN};
 
 /// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {

@@ -8,6 +8,11 @@ use std::sync::OnceLock;
 
 use libloading::Library;
 
+/// Size of libpcap's error buffers (PCAP_ERRBUF_SIZE).
+pub(crate) const ERRBUF_SIZE: usize = 256;
+/// "Netmask unknown" for pcap_compile (PCAP_NETMASK_UNKNOWN).
+pub(crate) const NETMASK_UNKNOWN: u32 = 0xffff_ffff;
+
 /// Sonames tried in order: Debian's, then the upstream ones.
 const NAMES: [&str; 3] = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so"];
 

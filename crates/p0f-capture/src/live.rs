@@ -87,8 +87,7 @@ struct Api {
     close: unsafe extern "C" fn(*mut PcapT),
 }
 
-const ERRBUF: usize = 256;
-const PCAP_NETMASK_UNKNOWN: u32 = 0xffff_ffff;
+use crate::libpcap::{ERRBUF_SIZE as ERRBUF, NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN};
 
 /// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {

@@ -214,9 +214,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn console_block_layout() {
-        let fields = [
+    /// The fields of a loopback `mtu` observation.
+    fn mtu_fields() -> [Field<'static>; 2] {
+        [
             Field {
                 key: "link",
                 value: None,
@@ -225,7 +225,12 @@ mod tests {
                 key: "raw_mtu",
                 value: Some("65535"),
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn console_block_layout() {
+        let fields = mtu_fields();
         let mut out = Vec::new();
         write_console_block(&mut out, &sample(&fields)).unwrap();
         assert_eq!(
@@ -237,16 +242,7 @@ mod tests {
 
     #[test]
     fn log_line_layout() {
-        let fields = [
-            Field {
-                key: "link",
-                value: None,
-            },
-            Field {
-                key: "raw_mtu",
-                value: Some("65535"),
-            },
-        ];
+        let fields = mtu_fields();
         let mut out = Vec::new();
         write_log_line(&mut out, "2026/11/27 03:41:57", &sample(&fields)).unwrap();
         assert_eq!(
