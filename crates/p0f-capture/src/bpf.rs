@@ -3,7 +3,7 @@
 //! Nothing here links against libpcap: the shared library is opened with
 //! `dlopen` on first use, so building and the default filter never need it.
 
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::io::Read;
 use std::sync::{Mutex, OnceLock};
 
@@ -25,21 +25,6 @@ pub enum FilterError {
     Pcap(String),
 }
 
-#[repr(C)]
-struct BpfProgram {
-    bf_len: c_uint,
-    bf_insns: *mut c_void,
-}
-
-#[repr(C)]
-struct PcapPkthdr {
-    ts: libc::timeval,
-    caplen: u32,
-    len: u32,
-}
-
-type PcapT = c_void;
-
 struct Api {
     open_dead: unsafe extern "C" fn(c_int, c_int) -> *mut PcapT,
     fopen_offline: unsafe extern "C" fn(*mut libc::FILE, *mut c_char) -> *mut PcapT,
@@ -50,7 +35,10 @@ struct Api {
     close: unsafe extern "C" fn(*mut PcapT),
 }
 
-use crate::libpcap::{ERRBUF_SIZE as PCAP_ERRBUF_SIZE, NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN};
+use crate::libpcap::{
+    BpfProgram, PcapPkthdr, PcapT, ERRBUF_SIZE as PCAP_ERRBUF_SIZE,
+    NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN,
+};
 
 /// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {

@@ -4,9 +4,28 @@
 //! files out of the build, and lets everything that does not capture live or
 //! compile a user filter work on machines without libpcap at all.
 
+use std::ffi::{c_uint, c_void};
 use std::sync::OnceLock;
 
 use libloading::Library;
+
+/// An opaque `pcap_t`.
+pub(crate) type PcapT = c_void;
+
+/// `struct bpf_program`, as pcap/bpf.h lays it out.
+#[repr(C)]
+pub(crate) struct BpfProgram {
+    pub bf_len: c_uint,
+    pub bf_insns: *mut c_void,
+}
+
+/// `struct pcap_pkthdr`, as pcap/pcap.h lays it out.
+#[repr(C)]
+pub(crate) struct PcapPkthdr {
+    pub ts: libc::timeval,
+    pub caplen: u32,
+    pub len: u32,
+}
 
 /// Size of libpcap's error buffers (PCAP_ERRBUF_SIZE).
 pub(crate) const ERRBUF_SIZE: usize = 256;

@@ -10,7 +10,7 @@
 //! so a capture loop wakes up regularly to notice a stop request and flush
 //! its output.
 
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
@@ -34,19 +34,6 @@ pub enum LiveError {
 }
 
 #[repr(C)]
-struct BpfProgram {
-    bf_len: c_uint,
-    bf_insns: *mut c_void,
-}
-
-#[repr(C)]
-struct PcapPkthdr {
-    ts: libc::timeval,
-    caplen: u32,
-    len: u32,
-}
-
-#[repr(C)]
 struct PcapAddr {
     next: *mut PcapAddr,
     addr: *mut libc::sockaddr,
@@ -63,8 +50,6 @@ struct PcapIf {
     addresses: *mut PcapAddr,
     flags: u32,
 }
-
-type PcapT = c_void;
 
 struct Api {
     create: unsafe extern "C" fn(*const c_char, *mut c_char) -> *mut PcapT,
@@ -87,7 +72,9 @@ struct Api {
     close: unsafe extern "C" fn(*mut PcapT),
 }
 
-use crate::libpcap::{ERRBUF_SIZE as ERRBUF, NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN};
+use crate::libpcap::{
+    BpfProgram, PcapPkthdr, PcapT, ERRBUF_SIZE as ERRBUF, NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN,
+};
 
 /// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {
