@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use p0f_api::v2::{Response, NO_SCORE, RESP_OK};
 use p0f_api::FixedStr;
-use p0f_engine::{HostAddr, Observation};
+use p0f_engine::{HostAddr, Observation, Verdict};
 use p0f_sigdb::Database;
 
 /// Remote (SYN sender) address and port, then local address and port, as
@@ -60,42 +60,6 @@ fn v4(a: &HostAddr) -> Option<Ipv4Addr> {
 }
 
 /// Splits `Linux 2.2.x-3.x` into the database's name and the rest.
-fn split_label<'a>(db: &Database, text: &'a str) -> (&'a str, &'a str) {
-    let mut best: Option<usize> = None;
-    for name in &db.names {
-        let n = name.len();
-        if n > best.unwrap_or(0)
-            && text.starts_with(name.as_str())
-            && (text.len() == n || text.as_bytes()[n] == b' ')
-        {
-            best = Some(n);
-        }
-    }
-    match best {
-        Some(n) => (&text[..n], text[n..].trim_start()),
-        None => (text, ""),
-    }
-}
-
-/// Parses the engine's `dist` field (`7`, or `<= 14` for a tool).
-fn parse_dist(s: &str) -> i8 {
-    let digits = s.trim_start_matches("<=").trim();
-    digits
-        .parse::<u32>()
-        .ok()
-        .and_then(|d| i8::try_from(d).ok())
-        .unwrap_or(-1)
-}
-
-/// Parses `D days H hrs M min (modulo X days)` into whole hours.
-fn parse_uptime_hours(s: &str) -> Option<i32> {
-    let mut it = s.split_whitespace();
-    let days: i64 = it.next()?.parse().ok()?;
-    it.next()?;
-    let hours: i64 = it.next()?.parse().ok()?;
-    i32::try_from(days * 24 + hours).ok()
-}
-
 impl ConnTable {
     pub fn new(capacity: usize) -> ConnTable {
         let capacity = capacity.max(1);
@@ -132,44 +96,41 @@ impl ConnTable {
             dst_port: obs.server_port,
         };
         let field = |k: &str| obs.fields.iter().find(|f| f.key == k).and_then(|f| f.value);
-        match obs.kind {
-            "syn" => {
+        match (obs.kind, obs.verdict) {
+            ("syn", Verdict::Signature { label, exact, dist }) => {
                 let mut rec = Record {
                     key,
                     genre: FixedStr::default(),
                     detail: FixedStr::default(),
-                    dist: field("dist").map(parse_dist).unwrap_or(-1),
+                    dist: i8::try_from(dist).unwrap_or(-1),
                     link: FixedStr::default(),
                     nat: 0,
                     real: 0,
                     uptime_hours: -1,
                 };
-                let os = field("os");
-                let label = os.or_else(|| field("app"));
-                if let Some(text) = label {
-                    let (name, flavor) = split_label(db, text);
+                if let Some(l) = label.and_then(|i| db.labels.get(i as usize)) {
+                    let name = db.names.get(l.name as usize).map_or("", String::as_str);
                     rec.genre = FixedStr::new_limited(name, 19);
-                    rec.detail = FixedStr::new_limited(flavor, 39);
-                    let params = field("params").unwrap_or("");
-                    let uncertain = params.contains("generic") || params.contains("fuzzy");
-                    rec.real = u8::from(os.is_some() && !uncertain);
+                    rec.detail = FixedStr::new_limited(l.flavor.as_deref().unwrap_or(""), 39);
+                    // p0f 2 called a match "real" when it was an OS (not a
+                    // user-land tool) and certain.
+                    rec.real = u8::from(l.class.is_some() && exact);
                     self.matched += 1;
                 }
                 self.recorded += 1;
                 self.insert(rec);
             }
-            "mtu" => {
+            ("mtu", _) => {
                 if let (Some(link), Some(r)) = (field("link"), self.get_mut(&key)) {
                     r.link = FixedStr::new_limited(link, 29);
                 }
             }
-            "uptime" => {
-                let hours = field("uptime").and_then(parse_uptime_hours);
-                if let (Some(h), Some(r)) = (hours, self.get_mut(&key)) {
-                    r.uptime_hours = h;
+            ("uptime", Verdict::Uptime { minutes }) => {
+                if let Some(r) = self.get_mut(&key) {
+                    r.uptime_hours = i32::try_from(minutes / 60).unwrap_or(i32::MAX);
                 }
             }
-            "ip sharing" => {
+            ("ip sharing", _) => {
                 if let Some(r) = self.get_mut(&key) {
                     r.nat = 1;
                 }
@@ -236,7 +197,12 @@ mod tests {
     use super::*;
     use p0f_engine::Field;
 
-    fn obs<'a>(kind: &'static str, port: u16, fields: &'a [Field<'a>]) -> Observation<'a> {
+    fn obs<'a>(
+        kind: &'static str,
+        port: u16,
+        fields: &'a [Field<'a>],
+        verdict: Verdict,
+    ) -> Observation<'a> {
         Observation {
             kind,
             time: 0,
@@ -246,7 +212,16 @@ mod tests {
             server_port: 25,
             about_client: true,
             fields,
+            verdict,
         }
+    }
+
+    /// The label index of a name and flavor in the built-in database.
+    fn label(db: &Database, name: &str, flavor: &str) -> u32 {
+        db.labels
+            .iter()
+            .position(|l| db.names[l.name as usize] == name && l.flavor.as_deref() == Some(flavor))
+            .unwrap() as u32
     }
 
     fn key(port: u16) -> ConnKey {
@@ -276,17 +251,23 @@ mod tests {
                 value: Some("none"),
             },
         ];
-        t.observe(&db, &obs("syn", 1000, &syn));
+        let linux = Verdict::Signature {
+            label: Some(label(&db, "Linux", "2.2.x-3.x")),
+            exact: true,
+            dist: 7,
+        };
+        t.observe(&db, &obs("syn", 1000, &syn, linux));
         let mtu = [Field {
             key: "link",
             value: Some("Ethernet or modem"),
         }];
-        t.observe(&db, &obs("mtu", 1000, &mtu));
+        t.observe(&db, &obs("mtu", 1000, &mtu, Verdict::None));
         let up = [Field {
             key: "uptime",
             value: Some("2 days 3 hrs 4 min (modulo 49 days)"),
         }];
-        t.observe(&db, &obs("uptime", 1000, &up));
+        let minutes = (2 * 24 + 3) * 60 + 4;
+        t.observe(&db, &obs("uptime", 1000, &up, Verdict::Uptime { minutes }));
         let r = t.lookup(&key(1000), 77).unwrap();
         assert_eq!(r.id, 77);
         assert_eq!(r.genre.as_string(), "Linux");
@@ -306,7 +287,12 @@ mod tests {
             value: None,
         }];
         for p in 1..=1000 {
-            t.observe(&db, &obs("syn", p, &syn));
+            let unknown = Verdict::Signature {
+                label: None,
+                exact: false,
+                dist: 255,
+            };
+            t.observe(&db, &obs("syn", p, &syn, unknown));
             assert!(t.len() <= 8);
         }
         assert!(t.lookup(&key(1000), 0).is_some());

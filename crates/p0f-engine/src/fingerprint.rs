@@ -9,7 +9,7 @@ use p0f_sigdb::{guess_dist, opt, TcpObserved, WindowKind};
 use crate::packet::{kind, PacketFacts};
 use crate::state::SigSnapshot;
 use crate::table::Idx;
-use crate::{Engine, Sink};
+use crate::{Engine, Sink, Verdict};
 
 /// Largest TTL distance a signature match accepts without being fuzzy.
 pub const MAX_DIST: u8 = 35;
@@ -117,7 +117,12 @@ impl Engine {
             (false, false) => "syn+ack",
             (false, true) => "sendsyn response",
         };
-        self.emit(keyword, f, to_srv, sink);
+        let verdict = Verdict::Signature {
+            label: record.map(|r| r.label),
+            exact: !generic && !m.fuzzy,
+            dist: m.dist,
+        };
+        self.emit_verdict(keyword, f, to_srv, verdict, sink);
 
         if pk.tcp_type == kind::SYN {
             self.flows.get_mut(f).syn_mss = pk.mss;
@@ -252,7 +257,13 @@ impl Engine {
         );
         self.fields
             .push_fmt("raw_freq", format_args!("{freq_f:.2} Hz"));
-        self.emit("uptime", f, to_srv, sink);
+        self.emit_verdict(
+            "uptime",
+            f,
+            to_srv,
+            Verdict::Uptime { minutes: up_min },
+            sink,
+        );
     }
 }
 

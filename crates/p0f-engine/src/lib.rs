@@ -28,7 +28,7 @@ use p0f_sigdb::Database;
 use p0f_wire::link;
 
 pub use addr::HostAddr;
-pub use observe::{Field, Observation, Sink};
+pub use observe::{Field, Observation, Sink, Verdict};
 pub use state::{Flow, FlowKey, Host};
 
 use observe::FieldBuf;
@@ -266,6 +266,19 @@ impl Engine {
 
     /// Emits the observation whose fields are in `self.fields`.
     fn emit(&self, kind: &'static str, flow: table::Idx, about_client: bool, sink: &mut dyn Sink) {
+        self.emit_verdict(kind, flow, about_client, Verdict::None, sink);
+    }
+
+    /// Emits the observation whose fields are in `self.fields`, with the
+    /// values behind them.
+    fn emit_verdict(
+        &self,
+        kind: &'static str,
+        flow: table::Idx,
+        about_client: bool,
+        verdict: Verdict,
+        sink: &mut dyn Sink,
+    ) {
         let f = self.flows.get(flow);
         let (fields, n) = self.fields.fields();
         let obs = Observation {
@@ -277,6 +290,7 @@ impl Engine {
             server_port: f.key.srv_port,
             about_client,
             fields: &fields[..n],
+            verdict,
         };
         sink.observation(&obs);
     }

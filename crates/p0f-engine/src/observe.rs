@@ -28,6 +28,28 @@ pub struct Observation<'a> {
     /// True when the observation is about the client.
     pub about_client: bool,
     pub fields: &'a [Field<'a>],
+    /// The values behind the text, for consumers that need numbers and
+    /// indexes rather than strings (the v2 API's connection table).
+    pub verdict: Verdict,
+}
+
+/// What a `syn`/`syn+ack` or `uptime` observation says, as values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing beyond the text (mtu, http, NAT observations).
+    #[default]
+    None,
+    /// A SYN or SYN+ACK fingerprint.
+    Signature {
+        /// The matched label: an index into `Database::labels`.
+        label: Option<u32>,
+        /// Matched neither generically nor fuzzily.
+        exact: bool,
+        /// Network distance (an upper bound for random-TTL tools).
+        dist: u8,
+    },
+    /// An uptime estimate.
+    Uptime { minutes: u32 },
 }
 
 /// Where the engine sends what it finds.
@@ -211,6 +233,7 @@ mod tests {
             server_port: 8080,
             about_client: true,
             fields,
+            verdict: Verdict::None,
         }
     }
 
