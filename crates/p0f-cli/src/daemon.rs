@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use p0f_capture::{LiveCapture, LiveError, LiveEvent, LiveOptions};
+use p0f_capture::{LiveCapture, LiveError, LiveOptions};
 use p0f_engine::{Engine, Observation, Sink};
 use p0f_sigdb::Database;
 
@@ -202,10 +202,14 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         let shared = shared.clone();
         let stop = stop.clone();
         let console_on = !args.daemon;
+        let report_drops = !args.bug_compat;
         std::thread::Builder::new()
             .name("p0f-capture".into())
             .spawn(move || {
                 let r = capture_loop(&mut cap, &shared, &db, log, console_on, &stop);
+                if report_drops {
+                    warn_about_drops(&cap);
+                }
                 let _ = done_tx.send(r.clone());
                 r
             })
@@ -218,6 +222,7 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         persistent: max_clients,
         hard_cap,
         timeout: Duration::from_secs(u64::from(args.api_timeout)),
+        catch_up: Duration::from_millis(u64::from(args.api_grace_ms)),
     };
     let _ = writeln!(console, "[+] Entered main event loop.\n");
     let _ = console.flush();
@@ -308,7 +313,35 @@ async fn wait_for_end(
     }
 }
 
+/// Says on stderr if the kernel dropped packets because the capture ring
+/// was full (p0f 3.09b never reads these counters).
+fn warn_about_drops(cap: &LiveCapture) {
+    if let Ok(st) = cap.stats() {
+        if st.dropped > 0 || st.interface_dropped > 0 {
+            eprintln!(
+                "[!] WARNING: {} packets dropped by the kernel (capture buffer full), \
+                 {} by the interface; {} received.",
+                st.dropped, st.interface_dropped, st.received
+            );
+        }
+    }
+}
+
+/// Packets handed to the engine under one hold of the lock. A batch takes
+/// well under a millisecond, so an API query never waits longer for the
+/// lock, while a burst costs one lock per 256 packets instead of one each.
+const BATCH: usize = 256;
+
+/// How long the capture thread waits when nothing arrives. It bounds only
+/// how soon a stop request or a pending log flush is noticed: the wait ends
+/// as soon as a packet is ready.
+const IDLE_WAKE_MS: i32 = 250;
+
 /// The capture thread: packets into the engine until `stop` is set.
+///
+/// Every packet that is ready is drained (in batches, one lock each) before
+/// the thread waits again, so no packet sits in the kernel's ring behind a
+/// timeout.
 fn capture_loop(
     cap: &mut LiveCapture,
     shared: &Shared,
@@ -328,18 +361,7 @@ fn capture_loop(
         }
     };
     while !stop.load(Ordering::Relaxed) {
-        let event = cap
-            .next_event()
-            .map_err(|e| format!("live capture stopped: {e}"))?;
-        let LiveEvent::Packet(p) = event else {
-            if log_dirty {
-                flush_log(&mut log)?;
-                log_dirty = false;
-                last_flush = Instant::now();
-            }
-            continue;
-        };
-        let write_result = {
+        let (drained, written) = {
             let mut st = shared.lock();
             let State { engine, conns } = &mut *st;
             let mut sink = LiveSink {
@@ -347,10 +369,13 @@ fn capture_loop(
                 conns: conns.as_mut(),
                 db,
             };
-            engine.process(p.ts_sec, p.ts_usec, p.len, p.data, &mut sink);
-            sink.out.finish()
+            let drained = cap.drain(BATCH, |p| {
+                engine.process(p.ts_sec, p.ts_usec, p.len, p.data, &mut sink)
+            });
+            (drained, sink.out.finish())
         };
-        write_result.map_err(|e| format!("cannot write log file: {e}"))?;
+        let drained = drained.map_err(|e| format!("live capture stopped: {e}"))?;
+        written.map_err(|e| format!("cannot write log file: {e}"))?;
         if !text.is_empty() {
             log_dirty = true;
             if console_on {
@@ -359,10 +384,15 @@ fn capture_loop(
             }
             text.clear();
         }
-        if log_dirty && last_flush.elapsed() >= Duration::from_secs(1) {
+        let idle = drained == 0;
+        if log_dirty && (idle || last_flush.elapsed() >= Duration::from_secs(1)) {
             flush_log(&mut log)?;
             log_dirty = false;
             last_flush = Instant::now();
+        }
+        if idle {
+            cap.wait_ready(IDLE_WAKE_MS)
+                .map_err(|e| format!("live capture stopped: {e}"))?;
         }
     }
     flush_log(&mut log)
