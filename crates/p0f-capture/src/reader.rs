@@ -153,13 +153,29 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Replace the contents of `buf` with the next `n` bytes of `r` (fewer at end
-/// of file). The buffer grows only as data actually arrives, so a bogus
-/// length in a short file costs no memory.
+/// Reads the next `n` bytes of `r` (fewer at end of file) into the start of
+/// `buf` and returns how many were read; bytes past that are stale.
+///
+/// Records up to [`EAGER_READ`] bytes are read straight into the buffer,
+/// which keeps its largest size so that it is zero-filled only when it
+/// grows (a per-packet `read_to_end` cost about 60 instructions a packet).
+/// Larger records (pcapng blocks can claim 16 MiB) grow the buffer only as
+/// data actually arrives, so a bogus length in a short file costs no memory.
 fn read_into<R: Read>(r: &mut R, buf: &mut Vec<u8>, n: u64) -> io::Result<usize> {
+    if n <= EAGER_READ {
+        let n = n as usize;
+        if buf.len() < n {
+            buf.resize(n, 0);
+        }
+        return read_full(r, &mut buf[..n]);
+    }
     buf.clear();
     r.by_ref().take(n).read_to_end(buf)
 }
+
+/// The largest record [`read_into`] reads without growing step by step:
+/// libpcap's largest snapshot length.
+const EAGER_READ: u64 = 256 * 1024;
 
 impl CaptureFile<BufReader<File>> {
     /// Open a capture file the way `pcap_open_offline` does.

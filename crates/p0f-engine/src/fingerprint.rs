@@ -379,7 +379,7 @@ fn write_raw_sig(s: &mut String, pk: &PacketFacts<'_>, obs: &TcpObserved, syn_ms
         }
     }
     s.push(':');
-    let _ = write!(s, "{}", pk.quirks);
+    pk.quirks.push_tokens(s);
     s.push_str(if pk.payload.is_empty() { ":0" } else { ":+" });
 }
 

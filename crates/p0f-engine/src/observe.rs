@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::addr::HostAddr;
+use crate::addr::{EndpointText, HostAddr};
 
 /// One `key = value` line of an observation; `None` prints as `???`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,36 +144,49 @@ fn with_scratch(out: &mut impl Write, render: impl FnOnce(&mut Vec<u8>)) -> io::
 
 /// Appends `ADDR/PORT`.
 pub fn push_endpoint(buf: &mut Vec<u8>, addr: &HostAddr, port: u16) {
-    addr.push_text(buf);
-    buf.push(b'/');
-    buf.extend_from_slice(itoa::Buffer::new().format(port).as_bytes());
+    buf.extend_from_slice(EndpointText::new(addr, port).as_bytes());
+}
+
+/// Both ends of an observation's connection, rendered once.
+struct Ends {
+    client: EndpointText,
+    server: EndpointText,
+}
+
+impl Ends {
+    fn of(obs: &Observation<'_>) -> Ends {
+        Ends {
+            client: EndpointText::new(&obs.client, obs.client_port),
+            server: EndpointText::new(&obs.server, obs.server_port),
+        }
+    }
 }
 
 /// Appends `| key     = ` with the key padded to eight columns.
 fn push_key(buf: &mut Vec<u8>, key: &str) {
+    const PAD: &[u8; 8] = b"        ";
     buf.extend_from_slice(b"| ");
     buf.extend_from_slice(key.as_bytes());
-    for _ in key.len()..8 {
-        buf.push(b' ');
-    }
+    buf.extend_from_slice(&PAD[key.len().min(8)..]);
     buf.extend_from_slice(b" = ");
 }
 
 /// Appends an observation as p0f's console block.
 pub fn render_console_block(buf: &mut Vec<u8>, obs: &Observation<'_>) {
+    let ends = Ends::of(obs);
     buf.extend_from_slice(b".-[ ");
-    push_endpoint(buf, &obs.client, obs.client_port);
+    buf.extend_from_slice(ends.client.as_bytes());
     buf.extend_from_slice(b" -> ");
-    push_endpoint(buf, &obs.server, obs.server_port);
+    buf.extend_from_slice(ends.server.as_bytes());
     buf.extend_from_slice(b" (");
     buf.extend_from_slice(obs.kind.as_bytes());
     buf.extend_from_slice(b") ]-\n|\n");
     if obs.about_client {
         push_key(buf, "client");
-        push_endpoint(buf, &obs.client, obs.client_port);
+        buf.extend_from_slice(ends.client.as_bytes());
     } else {
         push_key(buf, "server");
-        push_endpoint(buf, &obs.server, obs.server_port);
+        buf.extend_from_slice(ends.server.as_bytes());
     }
     buf.push(b'\n');
     for f in obs.fields {
@@ -191,10 +204,11 @@ pub fn render_log_line(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>) {
     buf.extend_from_slice(stamp.as_bytes());
     buf.extend_from_slice(b"] mod=");
     buf.extend_from_slice(obs.kind.as_bytes());
+    let ends = Ends::of(obs);
     buf.extend_from_slice(b"|cli=");
-    push_endpoint(buf, &obs.client, obs.client_port);
+    buf.extend_from_slice(ends.client.as_bytes());
     buf.extend_from_slice(b"|srv=");
-    push_endpoint(buf, &obs.server, obs.server_port);
+    buf.extend_from_slice(ends.server.as_bytes());
     buf.extend_from_slice(if obs.about_client {
         b"|subj=cli"
     } else {

@@ -174,8 +174,11 @@ fn detect_win_multi(
 /// order. Built at load time so a lookup only visits plausible candidates.
 #[derive(Clone, Debug, Default)]
 pub struct TcpIndex {
-    request: HashMap<OptLayout, Vec<u32>>,
-    response: HashMap<OptLayout, Vec<u32>>,
+    // ahash: this lookup runs for every SYN and SYN+ACK, and std's SipHash
+    // (made to resist hash flooding) is not needed for keys chosen by the
+    // database, only looked up with packet data.
+    request: HashMap<OptLayout, Vec<u32>, ahash::RandomState>,
+    response: HashMap<OptLayout, Vec<u32>, ahash::RandomState>,
     /// How many records of each direction the index covers.
     covered: (usize, usize),
 }

@@ -75,6 +75,23 @@ impl Quirks {
     }
 }
 
+impl Quirks {
+    /// Appends the tokens as `Display` prints them, without `core::fmt`
+    /// (raw signatures are built for every SYN and SYN+ACK).
+    pub fn push_tokens(&self, out: &mut String) {
+        let mut first = true;
+        for (bit, token) in Quirks::TOKENS {
+            if self.contains(bit) {
+                if !first {
+                    out.push(',');
+                }
+                out.push_str(token);
+                first = false;
+            }
+        }
+    }
+}
+
 impl fmt::Display for Quirks {
     /// Comma-separated tokens in p0f's fixed order (empty for no quirks).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
