@@ -4,7 +4,7 @@
 //! `dlopen` on first use, so building and the default filter never need it.
 
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::io::Read;
+use std::io::BufRead;
 use std::sync::{Mutex, OnceLock};
 
 use libloading::Library;
@@ -119,7 +119,7 @@ impl BpfFilter {
     /// Compile `expr` exactly as p0f does for an offline capture: against a
     /// savefile handle with the capture's link type and byte order (libpcap
     /// generates different code for DLT_NULL/DLT_LOOP savefiles).
-    pub fn compile_for_capture<R: Read>(
+    pub fn compile_for_capture<R: BufRead>(
         expr: &str,
         cf: &CaptureFile<R>,
     ) -> Result<BpfFilter, FilterError> {

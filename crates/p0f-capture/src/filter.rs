@@ -9,7 +9,7 @@
 
 use crate::linktype::dlt;
 use crate::reader::CaptureFile;
-use std::io::Read;
+use std::io::BufRead;
 
 /// How libpcap recognises IPv4/IPv6 on the link layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl DefaultFilter {
 
     /// The filter p0f would compile for this capture file (takes the file's
     /// byte order into account, which matters for DLT_NULL).
-    pub fn for_capture<R: Read>(cf: &CaptureFile<R>) -> DefaultFilter {
+    pub fn for_capture<R: BufRead>(cf: &CaptureFile<R>) -> DefaultFilter {
         Self::build(
             cf.link_type(),
             Context::Savefile {

@@ -6,7 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
-use p0f_engine::observe::{write_console_block, write_log_line};
+use p0f_engine::observe::{write_console_block_with, write_log_line_with, Ends};
 use p0f_engine::{Observation, Sink};
 
 use crate::localtime::local_time;
@@ -113,10 +113,11 @@ impl<W: Write> Sink for Output<'_, W> {
         if self.error.is_some() {
             return;
         }
-        let mut result = write_console_block(self.console, obs);
+        let ends = Ends::of(obs);
+        let mut result = write_console_block_with(self.console, obs, &ends);
         if let (Ok(()), Some(log)) = (&result, self.log.as_deref_mut()) {
             let stamp = log.stamp.get(obs.time);
-            result = write_log_line(&mut log.out, stamp, obs);
+            result = write_log_line_with(&mut log.out, stamp, obs, &ends);
         }
         if let Err(e) = result {
             self.error = Some(e);

@@ -43,6 +43,24 @@ impl HostAddr {
     }
 }
 
+/// The decimal text of every byte value: its length, then up to 3 digits.
+const OCTET_TEXT: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut v = 0;
+    while v < 256 {
+        let (h, te, o) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
+        t[v] = if v >= 100 {
+            [3, b'0' + h, b'0' + te, b'0' + o]
+        } else if v >= 10 {
+            [2, b'0' + te, b'0' + o, 0]
+        } else {
+            [1, b'0' + o, 0, 0]
+        };
+        v += 1;
+    }
+    t
+};
+
 /// `ADDR/PORT` (or just `ADDR`) rendered into a fixed buffer, so that an
 /// observation formats each of its ends once, without allocating, and copies
 /// it out in one piece wherever it appears (three times in a console block,
@@ -107,7 +125,10 @@ impl EndpointText {
                 if i > 0 {
                     self.push(b'.');
                 }
-                self.push_decimal(u32::from(*octet));
+                let [len, digits @ ..] = OCTET_TEXT[usize::from(*octet)];
+                for &d in &digits[..usize::from(len)] {
+                    self.push(d);
+                }
             }
             return;
         }

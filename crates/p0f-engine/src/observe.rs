@@ -147,14 +147,15 @@ pub fn push_endpoint(buf: &mut Vec<u8>, addr: &HostAddr, port: u16) {
     buf.extend_from_slice(EndpointText::new(addr, port).as_bytes());
 }
 
-/// Both ends of an observation's connection, rendered once.
-struct Ends {
+/// Both ends of an observation's connection, rendered once for every place
+/// they appear (console block and log line).
+pub struct Ends {
     client: EndpointText,
     server: EndpointText,
 }
 
 impl Ends {
-    fn of(obs: &Observation<'_>) -> Ends {
+    pub fn of(obs: &Observation<'_>) -> Ends {
         Ends {
             client: EndpointText::new(&obs.client, obs.client_port),
             server: EndpointText::new(&obs.server, obs.server_port),
@@ -173,7 +174,11 @@ fn push_key(buf: &mut Vec<u8>, key: &str) {
 
 /// Appends an observation as p0f's console block.
 pub fn render_console_block(buf: &mut Vec<u8>, obs: &Observation<'_>) {
-    let ends = Ends::of(obs);
+    render_console_block_with(buf, obs, &Ends::of(obs));
+}
+
+/// [`render_console_block`] with the ends already rendered.
+pub fn render_console_block_with(buf: &mut Vec<u8>, obs: &Observation<'_>, ends: &Ends) {
     buf.extend_from_slice(b".-[ ");
     buf.extend_from_slice(ends.client.as_bytes());
     buf.extend_from_slice(b" -> ");
@@ -200,11 +205,15 @@ pub fn render_console_block(buf: &mut Vec<u8>, obs: &Observation<'_>) {
 /// Appends an observation as one `-o` log line. `stamp` is the packet time
 /// already rendered as local `YYYY/MM/DD HH:MM:SS`.
 pub fn render_log_line(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>) {
+    render_log_line_with(buf, stamp, obs, &Ends::of(obs));
+}
+
+/// [`render_log_line`] with the ends already rendered.
+pub fn render_log_line_with(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>, ends: &Ends) {
     buf.push(b'[');
     buf.extend_from_slice(stamp.as_bytes());
     buf.extend_from_slice(b"] mod=");
     buf.extend_from_slice(obs.kind.as_bytes());
-    let ends = Ends::of(obs);
     buf.extend_from_slice(b"|cli=");
     buf.extend_from_slice(ends.client.as_bytes());
     buf.extend_from_slice(b"|srv=");
@@ -225,12 +234,31 @@ pub fn render_log_line(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>) {
 
 /// Writes an observation as p0f's console block.
 pub fn write_console_block(out: &mut impl Write, obs: &Observation<'_>) -> io::Result<()> {
-    with_scratch(out, |buf| render_console_block(buf, obs))
+    write_console_block_with(out, obs, &Ends::of(obs))
+}
+
+/// [`write_console_block`] with the ends already rendered.
+pub fn write_console_block_with(
+    out: &mut impl Write,
+    obs: &Observation<'_>,
+    ends: &Ends,
+) -> io::Result<()> {
+    with_scratch(out, |buf| render_console_block_with(buf, obs, ends))
 }
 
 /// Writes an observation as one `-o` log line (see [`render_log_line`]).
 pub fn write_log_line(out: &mut impl Write, stamp: &str, obs: &Observation<'_>) -> io::Result<()> {
-    with_scratch(out, |buf| render_log_line(buf, stamp, obs))
+    write_log_line_with(out, stamp, obs, &Ends::of(obs))
+}
+
+/// [`write_log_line`] with the ends already rendered.
+pub fn write_log_line_with(
+    out: &mut impl Write,
+    stamp: &str,
+    obs: &Observation<'_>,
+    ends: &Ends,
+) -> io::Result<()> {
+    with_scratch(out, |buf| render_log_line_with(buf, stamp, obs, ends))
 }
 
 #[cfg(test)]
