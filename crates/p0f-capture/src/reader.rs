@@ -789,7 +789,20 @@ struct RecordHeader {
 }
 
 impl RecordHeader {
+    /// Decodes the first 16 bytes of `h` (the fields every pcap variant
+    /// shares); `h` is at least that long.
     fn decode(h: &[u8], st: &PcapState, big_endian: bool) -> Result<RecordHeader, CaptureError> {
+        let Some(h) = h.first_chunk::<16>() else {
+            return Err(CaptureError::Invalid("short pcap record header".into()));
+        };
+        let word = |i: usize| {
+            let b = [h[i], h[i + 1], h[i + 2], h[i + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
         // libpcap 1.10 reads the time stamp fields as signed 32-bit values,
         // but its byte-swapping macro yields unsigned ones: the sign extends
         // only for files in the host's byte order.
@@ -800,10 +813,10 @@ impl RecordHeader {
                 i64::from(v as i32)
             }
         };
-        let ts_sec = widen(u32_at(h, 0, big_endian));
-        let mut usec = widen(u32_at(h, 4, big_endian));
-        let mut caplen = u32_at(h, 8, big_endian);
-        let mut len = u32_at(h, 12, big_endian);
+        let ts_sec = widen(word(0));
+        let mut usec = widen(word(4));
+        let mut caplen = word(8);
+        let mut len = word(12);
         if st.nsec {
             usec /= 1000;
         }
