@@ -20,12 +20,14 @@ use p0f_sigdb::Database;
 
 use crate::api::{self, Limits, Shared, State};
 use crate::args::Args;
+use crate::args::LogFormat;
 use crate::conntable::ConnTable;
-use crate::output::{LogFile, Output};
+use crate::json::JsonRenderer;
+use crate::output::{Console, LogFile, Output};
 use crate::sysops::{self, ApiSocket};
 
 /// `-L`: lists the interfaces libpcap can capture on.
-pub fn list_interfaces(console: &mut impl Write) -> Result<(), String> {
+pub fn list_interfaces(console: &mut dyn Write) -> Result<(), String> {
     let list = p0f_capture::list_interfaces().map_err(|e| e.to_string())?;
     let _ = writeln!(console, "-- Available interfaces --");
     for (i, dev) in list.iter().enumerate() {
@@ -67,7 +69,7 @@ impl Sink for LiveSink<'_> {
     }
 }
 
-fn open_capture(args: &Args, console: &mut impl Write) -> Result<LiveCapture, String> {
+fn open_capture(args: &Args, console: &mut dyn Write) -> Result<LiveCapture, String> {
     let (iface, default) = match &args.iface {
         Some(i) => (i.clone(), false),
         None => (
@@ -128,11 +130,14 @@ fn filter_error(rule: Option<&str>, e: &LiveError) -> String {
 }
 
 /// Runs live capture until a signal or a capture failure.
-pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), String> {
+pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), String> {
+    let json_console = console.json;
+    let console = console.diag();
     let mut cap = open_capture(args, console)?;
+    let log_json = args.log_format == LogFormat::Json;
     let log = match &args.log_file {
         Some(path) => {
-            let log = LogFile::open(Path::new(path))?;
+            let log = LogFile::open(Path::new(path), log_json)?;
             let _ = writeln!(console, "[+] Log file '{path}' opened for writing.");
             Some(log)
         }
@@ -201,11 +206,15 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
     let capture = {
         let shared = shared.clone();
         let stop = stop.clone();
-        let console_on = !args.daemon;
+        let console = ConsoleText {
+            on: !args.daemon,
+            json: (json_console || log_json).then(|| JsonRenderer::new(db.clone())),
+            json_console,
+        };
         std::thread::Builder::new()
             .name("p0f-capture".into())
             .spawn(move || {
-                let r = capture_loop(&mut cap, &shared, &db, log, console_on, &stop);
+                let r = capture_loop(&mut cap, &shared, &db, log, console, &stop);
                 let _ = done_tx.send(r.clone());
                 r
             })
@@ -270,9 +279,8 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         Err(e) => Err(e),
     };
     let packets = shared.lock().engine.packets();
-    let mut stdout = io::stdout();
-    let _ = writeln!(stdout, "\nAll done. Processed {packets} packets.");
-    let _ = stdout.flush();
+    let _ = writeln!(console, "\nAll done. Processed {packets} packets.");
+    let _ = console.flush();
     result
 }
 
@@ -308,13 +316,22 @@ async fn wait_for_end(
     }
 }
 
+/// What the capture thread prints on standard output.
+struct ConsoleText {
+    /// False in daemon mode.
+    on: bool,
+    /// Present when the console or the log is JSON.
+    json: Option<JsonRenderer>,
+    json_console: bool,
+}
+
 /// The capture thread: packets into the engine until `stop` is set.
 fn capture_loop(
     cap: &mut LiveCapture,
     shared: &Shared,
     db: &Database,
     mut log: Option<LogFile>,
-    console_on: bool,
+    mut console: ConsoleText,
     stop: &AtomicBool,
 ) -> Result<(), String> {
     let mut text: Vec<u8> = Vec::with_capacity(16 * 1024);
@@ -342,8 +359,12 @@ fn capture_loop(
         let write_result = {
             let mut st = shared.lock();
             let State { engine, conns } = &mut *st;
+            let mut out = Output::new(&mut text, log.as_mut());
+            if let Some(j) = console.json.as_mut() {
+                out = out.with_json(j, console.json_console);
+            }
             let mut sink = LiveSink {
-                out: Output::new(&mut text, log.as_mut()),
+                out,
                 conns: conns.as_mut(),
                 db,
             };
@@ -353,7 +374,7 @@ fn capture_loop(
         write_result.map_err(|e| format!("cannot write log file: {e}"))?;
         if !text.is_empty() {
             log_dirty = true;
-            if console_on {
+            if console.on {
                 // A closed or broken terminal is not a reason to stop.
                 let _ = stdout.write_all(&text).and_then(|()| stdout.flush());
             }

@@ -284,6 +284,7 @@ impl Engine {
         let obs = Observation {
             kind,
             time: self.now_sec,
+            millis: (self.now_ms % 1000) as u16,
             client: f.key.client,
             client_port: f.key.cli_port,
             server: f.key.server,
