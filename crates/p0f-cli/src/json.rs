@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use p0f_engine::{Field, Observation, Verdict};
+use p0f_engine::{Field, HostAddr, Observation, Verdict};
 use p0f_sigdb::Database;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -47,9 +47,9 @@ impl JsonRenderer {
     /// Appends `obs` as one JSON object and a newline.
     pub fn render(&mut self, buf: &mut Vec<u8>, obs: &Observation<'_>) {
         self.addrs.clear();
-        obs.client.push_text(&mut self.addrs);
+        push_addr(&mut self.addrs, &obs.client);
         let split = self.addrs.len();
-        obs.server.push_text(&mut self.addrs);
+        push_addr(&mut self.addrs, &obs.server);
         // Both are ASCII digits, dots, colons and hex letters.
         let addrs = std::str::from_utf8(&self.addrs).unwrap_or("");
         let (client, server) = addrs.split_at(split.min(addrs.len()));
@@ -63,6 +63,19 @@ impl JsonRenderer {
         // Writing into a Vec cannot fail, and every value is serialisable.
         let _ = serde_json::to_writer(&mut *buf, &record);
         buf.push(b'\n');
+    }
+}
+
+/// Appends an address in its standard form: dotted quad, or IPv6 as RFC
+/// 5952 writes it (`2001:db8::1`, not p0f's uncompressed groups), so that
+/// it compares equal to what other tools log.
+fn push_addr(buf: &mut Vec<u8>, addr: &HostAddr) {
+    use std::io::Write as _;
+    match <[u8; 16]>::try_from(addr.octets()) {
+        Ok(v6) => {
+            let _ = write!(buf, "{}", std::net::Ipv6Addr::from(v6));
+        }
+        Err(_) => addr.push_text(buf),
     }
 }
 
@@ -254,7 +267,7 @@ impl Serialize for Numbers<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p0f_engine::{Field, HostAddr};
+    use p0f_engine::Field;
 
     fn render(obs: &Observation<'_>) -> serde_json::Value {
         let mut r = JsonRenderer::new(Arc::new(Database::builtin()));
