@@ -17,6 +17,8 @@ use p0f_sigdb::Database;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
+use crate::utctime::utc_seconds;
+
 /// Renders observations as JSON objects, one per line.
 pub struct JsonRenderer {
     db: Arc<Database>,
@@ -103,15 +105,6 @@ impl UtcClock {
         self.text.push('Z');
         &self.text
     }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS` in UTC.
-pub fn utc_seconds(secs: u32) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(i64::from(secs))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00".to_string())
 }
 
 /// One observation with everything needed to write it out.

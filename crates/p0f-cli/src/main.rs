@@ -14,6 +14,7 @@ mod output;
 mod progress;
 mod summary;
 mod sysops;
+mod utctime;
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -64,7 +64,9 @@ fn log_fields(line: &str) -> BTreeMap<String, String> {
     let mut key = String::new();
     while let Some(p) = parts.next() {
         match p.split_once('=') {
-            Some((k, v)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
+            Some((k, v))
+                if !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+            {
                 key = k.to_string();
                 map.insert(key.clone(), v.to_string());
             }
@@ -89,10 +91,19 @@ fn endpoint_matches(json: &Value, text: &str) -> bool {
 fn assert_same(json: &Value, line: &str, what: &str) {
     let f = log_fields(line);
     let ctx = || format!("{what}:\n{json}\n{line}");
-    assert_eq!(json["kind"].as_str(), f.get("mod").map(String::as_str), "{}", ctx());
+    assert_eq!(
+        json["kind"].as_str(),
+        f.get("mod").map(String::as_str),
+        "{}",
+        ctx()
+    );
     assert!(endpoint_matches(&json["client"], &f["cli"]), "{}", ctx());
     assert!(endpoint_matches(&json["server"], &f["srv"]), "{}", ctx());
-    let subj = if json["subject"] == "client" { "cli" } else { "srv" };
+    let subj = if json["subject"] == "client" {
+        "cli"
+    } else {
+        "srv"
+    };
     assert_eq!(f["subj"], subj, "{}", ctx());
     for (key, text) in &f {
         let value = &json[key.as_str()];
@@ -196,21 +207,41 @@ fn json_lines_valid_and_faithful_over_the_corpus() {
         let text_log = std::fs::read_to_string(&log).unwrap_or_default();
         let json_lines: Vec<&str> = stdout.lines().collect();
         let text_lines: Vec<&str> = text_log.lines().collect();
-        assert_eq!(json_lines.len(), text_lines.len(), "{what}: one object per log line");
+        assert_eq!(
+            json_lines.len(),
+            text_lines.len(),
+            "{what}: one object per log line"
+        );
         for (j, t) in json_lines.iter().zip(&text_lines) {
             let value = assert_valid(&v, j, &what);
             assert_same(&value, t, &what);
-            *kinds.entry(value["kind"].as_str().unwrap().to_string()).or_default() += 1;
+            *kinds
+                .entry(value["kind"].as_str().unwrap().to_string())
+                .or_default() += 1;
             objects += 1;
         }
         if out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(stderr.contains("All done. Processed"), "{what}: status on stderr");
+            assert!(
+                stderr.contains("All done. Processed"),
+                "{what}: status on stderr"
+            );
         }
     }
     eprintln!("{objects} objects from {} captures: {kinds:?}", files.len());
-    for k in ["syn", "syn+ack", "mtu", "uptime", "http request", "http response", "host change"] {
-        assert!(kinds.get(k).copied().unwrap_or(0) > 0, "the corpus has {k} observations");
+    for k in [
+        "syn",
+        "syn+ack",
+        "mtu",
+        "uptime",
+        "http request",
+        "http response",
+        "host change",
+    ] {
+        assert!(
+            kinds.get(k).copied().unwrap_or(0) > 0,
+            "the corpus has {k} observations"
+        );
     }
 }
 
@@ -266,7 +297,10 @@ fn json_log_equals_json_stdout() {
             ],
         );
         let stdout = String::from_utf8_lossy(&text.stdout);
-        assert!(stdout.starts_with("--- p0f-rs "), "banner on a text console");
+        assert!(
+            stdout.starts_with("--- p0f-rs "),
+            "banner on a text console"
+        );
         assert_eq!(std::fs::read(&log).unwrap_or_default(), logged);
     }
 }
