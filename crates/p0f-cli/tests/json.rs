@@ -60,9 +60,8 @@ fn assert_valid(v: &jsonschema::Validator, line: &str, what: &str) -> Value {
 fn log_fields(line: &str) -> BTreeMap<String, String> {
     let rest = line.split_once("] ").expect("a stamp").1;
     let mut map = BTreeMap::new();
-    let mut parts = rest.split('|').peekable();
     let mut key = String::new();
-    while let Some(p) = parts.next() {
+    for p in rest.split('|') {
         match p.split_once('=') {
             Some((k, v))
                 if !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
