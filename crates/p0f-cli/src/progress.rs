@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{IsTerminal, Seek};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
 use crate::args;
 
@@ -28,18 +28,21 @@ impl Progress {
     /// Starts a bar if `mode` asks for one (`Auto`: stderr is a terminal).
     /// `file` is a clone of the capture's file handle.
     pub fn start(mode: args::Progress, file: Option<File>) -> Progress {
-        let show = match mode {
-            args::Progress::On => true,
-            args::Progress::Off => false,
-            args::Progress::Auto => std::io::stderr().is_terminal(),
+        let target = match mode {
+            args::Progress::Off => None,
+            args::Progress::Auto if !std::io::stderr().is_terminal() => None,
+            args::Progress::Auto => Some(ProgressDrawTarget::stderr()),
+            // indicatif draws nothing on a stream that is not a terminal;
+            // --progress asks for the bar there too.
+            args::Progress::On => Some(ProgressDrawTarget::term_like(Box::new(AnsiStderr))),
         };
-        if !show {
+        let Some(target) = target else {
             return Progress {
                 bar: None,
                 file: None,
                 packets: 0,
             };
-        }
+        };
         let size = file
             .as_ref()
             .and_then(|f| f.metadata().ok())
@@ -47,7 +50,7 @@ impl Progress {
             .map(|m| m.len());
         let bar = match size {
             Some(len) => {
-                let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+                let bar = ProgressBar::with_draw_target(Some(len), target);
                 bar.set_style(
                     ProgressStyle::with_template(
                         "{wide_bar} {percent:>3}% {msg} packets, {binary_bytes_per_sec}, {eta} left",
@@ -57,7 +60,7 @@ impl Progress {
                 bar
             }
             None => {
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                let bar = ProgressBar::with_draw_target(None, target);
                 bar.set_style(
                     ProgressStyle::with_template("{spinner} {msg} packets, {elapsed}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -99,5 +102,65 @@ impl Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// Standard error driven with ANSI sequences whether or not it is a
+/// terminal, 80 columns wide unless `COLUMNS` says otherwise.
+#[derive(Debug)]
+struct AnsiStderr;
+
+impl AnsiStderr {
+    fn put(&self, s: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stderr().write_all(s.as_bytes())
+    }
+}
+
+impl TermLike for AnsiStderr {
+    fn width(&self) -> u16 {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .filter(|&c| c > 20)
+            .unwrap_or(80)
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.put(&format!("\x1b[{n}A"))
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.put(&format!("\x1b[{n}B"))
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.put(&format!("\x1b[{n}C"))
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.put(&format!("\x1b[{n}D"))
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.put(s)?;
+        self.put("\n")
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.put(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.put("\r\x1b[2K")
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stderr().flush()
     }
 }
