@@ -29,6 +29,6 @@ pub use bpf::{libpcap_available, p0f_rule, BpfFilter, FilterError};
 pub use filter::DefaultFilter;
 pub use live::{
     default_interface, list_interfaces, Interface, LiveCapture, LiveError, LiveEvent, LiveOptions,
-    LivePacket,
+    LivePacket, LiveStats,
 };
 pub use reader::{CaptureError, CaptureFile, Packet};

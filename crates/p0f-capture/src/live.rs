@@ -443,3 +443,56 @@ impl Drop for LiveCapture {
         unsafe { (self.api.close)(self.p) };
     }
 }
+
+/// libpcap's own packet counters (`pcap_stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Packets that passed the filter (on Linux: since the handle opened).
+    pub received: u32,
+    /// Packets dropped because the capture buffer was full.
+    pub dropped: u32,
+    /// Packets the interface or its driver dropped.
+    pub if_dropped: u32,
+}
+
+/// `struct pcap_stat` as pcap/pcap.h lays it out on Unix.
+#[repr(C)]
+struct PcapStat {
+    ps_recv: libc::c_uint,
+    ps_drop: libc::c_uint,
+    ps_ifdrop: libc::c_uint,
+}
+
+type PcapStatsFn = unsafe extern "C" fn(*mut PcapT, *mut PcapStat) -> c_int;
+
+impl LiveCapture {
+    /// libpcap's counters for this handle. Resolved on first use, apart
+    /// from the capture path, so that metrics cost nothing until asked for.
+    pub fn stats(&mut self) -> Result<LiveStats, LiveError> {
+        static STATS: OnceLock<Option<PcapStatsFn>> = OnceLock::new();
+        let f = STATS.get_or_init(|| {
+            let lib = crate::libpcap::library().ok()?;
+            // SAFETY: the signature matches pcap_stats in pcap/pcap.h.
+            unsafe { lib.get::<PcapStatsFn>(b"pcap_stats\0").ok().map(|s| *s) }
+        });
+        let f = f.ok_or_else(|| LiveError::Pcap("libpcap has no pcap_stats".into()))?;
+        let mut st = PcapStat {
+            ps_recv: 0,
+            ps_drop: 0,
+            ps_ifdrop: 0,
+        };
+        // SAFETY: valid handle and a pcap_stat to fill.
+        let rc = unsafe { f(self.p, &mut st) };
+        if rc != 0 {
+            return Err(LiveError::Pcap(format!(
+                "cannot read capture statistics: {}",
+                self.error_text(rc)
+            )));
+        }
+        Ok(LiveStats {
+            received: st.ps_recv,
+            dropped: st.ps_drop,
+            if_dropped: st.ps_ifdrop,
+        })
+    }
+}

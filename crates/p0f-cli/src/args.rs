@@ -116,6 +116,10 @@ struct Cli {
     /// With -r: never show a progress bar
     #[arg(long = "no-progress", help_heading = "Output options")]
     no_progress: bool,
+    /// Serve Prometheus metrics (/metrics) and a health check (/healthz) over HTTP at ADDR:PORT
+    #[arg(long = "metrics", value_name = "ADDR:PORT", value_parser = crate::metrics::parse_listen,
+          help_heading = "Output options")]
+    metrics: Option<std::net::SocketAddr>,
     /// Permissions of the API socket(s), octal [default: 0666, as p0f]
     #[arg(long = "api-mode", value_name = "MODE", value_parser = parse_mode,
           help_heading = "API options")]
@@ -193,6 +197,7 @@ pub struct Args {
     pub log_format: LogFormat,
     pub summary: bool,
     pub progress: Progress,
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 fn parse_pair(s: &str, max: (u32, u32)) -> Result<(u32, u32), String> {
@@ -296,6 +301,9 @@ impl Args {
         if (cli.progress || cli.no_progress) && cli.read_file.is_none() {
             return Err(usage("--progress and --no-progress need -r"));
         }
+        if cli.metrics.is_some() && cli.read_file.is_some() {
+            return Err(usage("--metrics is for live capture, not -r"));
+        }
         if cli.log_format == LogFormat::Json && cli.log_file.is_none() {
             return Err(usage("--log-format needs -o FILE"));
         }
@@ -329,6 +337,7 @@ impl Args {
                 (false, true) => Progress::Off,
                 (false, false) => Progress::Auto,
             },
+            metrics: cli.metrics,
         })
     }
 }
@@ -403,5 +412,9 @@ mod tests {
         assert_eq!(a.progress, Progress::On);
         let a = parse(&["-r", "x", "--progress", "--no-progress"]).unwrap();
         assert_eq!(a.progress, Progress::Off);
+        let a = parse(&["-i", "lo", "--metrics", "127.0.0.1:9100"]).unwrap();
+        assert_eq!(a.metrics, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(parse(&["-i", "lo", "--metrics", "9100"]).is_err());
+        assert!(parse(&["-r", "x", "--metrics", "127.0.0.1:9100"]).is_err());
     }
 }

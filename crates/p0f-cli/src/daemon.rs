@@ -23,6 +23,7 @@ use crate::args::Args;
 use crate::args::LogFormat;
 use crate::conntable::ConnTable;
 use crate::json::JsonRenderer;
+use crate::metrics::{self, Metrics};
 use crate::output::{Console, LogFile, Output};
 use crate::sysops::{self, ApiSocket};
 
@@ -54,11 +55,13 @@ struct LiveSink<'a> {
     out: Output<'a, Vec<u8>>,
     conns: Option<&'a mut ConnTable>,
     db: &'a Database,
+    metrics: &'a Metrics,
 }
 
 impl Sink for LiveSink<'_> {
     fn observation(&mut self, obs: &Observation<'_>) {
         self.out.observation(obs);
+        self.metrics.observation(self.db, obs);
         if let Some(t) = self.conns.as_deref_mut() {
             t.observe(self.db, obs);
         }
@@ -164,6 +167,19 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
         }
         None => None,
     };
+    let metrics_listener = match args.metrics {
+        Some(addr) => {
+            let l = std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+            let _ = writeln!(
+                console,
+                "[+] Serving metrics on http://{addr}/metrics and /healthz."
+            );
+            Some(l)
+        }
+        None => None,
+    };
     if let Some(user) = &args.user {
         let (uid, gid, root) = sysops::drop_privileges(user)?;
         let _ = writeln!(
@@ -215,6 +231,7 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
             .name("p0f-capture".into())
             .spawn(move || {
                 let r = capture_loop(&mut cap, &shared, &db, log, console, &stop);
+                shared.metrics.capture_ended(r.clone().err());
                 let _ = done_tx.send(r.clone());
                 r
             })
@@ -252,6 +269,14 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
                 ..limits
             };
             tokio::spawn(api::serve_v2(l, shared.clone(), v2_limits));
+        }
+        if let Some(l) = metrics_listener {
+            let l = tokio::net::TcpListener::from_std(l)
+                .map_err(|e| format!("cannot serve metrics: {e}"))?;
+            tokio::spawn(metrics::serve(
+                l,
+                Arc::new(metrics::Endpoint::new(shared.clone())),
+            ));
         }
         sysops::notify_ready();
         wait_for_end(done_rx, daemon).await
@@ -338,6 +363,8 @@ fn capture_loop(
     let mut log_dirty = false;
     let mut last_flush = Instant::now();
     let mut stdout = io::stdout();
+    let mut last_stats = Instant::now();
+    let mut packets = 0u32;
     let flush_log = |log: &mut Option<LogFile>| -> Result<(), String> {
         match log.as_mut() {
             Some(l) => l.flush().map_err(|e| format!("cannot write log file: {e}")),
@@ -349,6 +376,7 @@ fn capture_loop(
             .next_event()
             .map_err(|e| format!("live capture stopped: {e}"))?;
         let LiveEvent::Packet(p) = event else {
+            refresh_stats(cap, &shared.metrics, &mut last_stats);
             if log_dirty {
                 flush_log(&mut log)?;
                 log_dirty = false;
@@ -356,6 +384,8 @@ fn capture_loop(
             }
             continue;
         };
+        shared.metrics.packet(p.ts_sec, p.ts_usec);
+        packets = packets.wrapping_add(1);
         let write_result = {
             let mut st = shared.lock();
             let State { engine, conns } = &mut *st;
@@ -367,6 +397,7 @@ fn capture_loop(
                 out,
                 conns: conns.as_mut(),
                 db,
+                metrics: &shared.metrics,
             };
             engine.process(p.ts_sec, p.ts_usec, p.len, p.data, &mut sink);
             sink.out.finish()
@@ -380,6 +411,9 @@ fn capture_loop(
             }
             text.clear();
         }
+        if packets.is_multiple_of(4096) {
+            refresh_stats(cap, &shared.metrics, &mut last_stats);
+        }
         if log_dirty && last_flush.elapsed() >= Duration::from_secs(1) {
             flush_log(&mut log)?;
             log_dirty = false;
@@ -387,4 +421,15 @@ fn capture_loop(
         }
     }
     flush_log(&mut log)
+}
+
+/// Copies libpcap's counters into the metrics, at most once a second.
+fn refresh_stats(cap: &mut LiveCapture, metrics: &Metrics, last: &mut Instant) {
+    if last.elapsed() < Duration::from_secs(1) {
+        return;
+    }
+    *last = Instant::now();
+    if let Ok(s) = cap.stats() {
+        metrics.pcap_stats(s);
+    }
 }

@@ -10,6 +10,7 @@ mod conntable;
 mod daemon;
 mod json;
 mod localtime;
+mod metrics;
 mod output;
 mod progress;
 mod summary;
