@@ -28,7 +28,7 @@ mod reader;
 pub use bpf::{libpcap_available, p0f_rule, BpfFilter, FilterError};
 pub use filter::DefaultFilter;
 pub use live::{
-    default_interface, list_interfaces, Interface, LiveCapture, LiveError, LiveEvent, LiveOptions,
-    LivePacket, LiveStats,
+    default_interface, list_interfaces, CaptureStats, Interface, LiveCapture, LiveError,
+    LiveOptions, LivePacket, Readiness,
 };
 pub use reader::{CaptureError, CaptureFile, Packet};

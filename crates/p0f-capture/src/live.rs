@@ -5,12 +5,36 @@
 //! so building and offline work never need it, and a missing runtime is a
 //! clear error naming the package to install.
 //!
-//! The handle is opened in immediate mode (packets are delivered as they
-//! arrive, not when a kernel buffer block fills) with a short read timeout,
-//! so a capture loop wakes up regularly to notice a stop request and flush
-//! its output.
+//! # How packets reach the caller, and why
+//!
+//! On Linux, libpcap (1.10 in Debian 12) reads from a packet socket's
+//! memory-mapped ring. The ring's layout depends on the mode:
+//!
+//! * **Immediate mode** makes libpcap use `TPACKET_V2`, whose ring has fixed
+//!   frames each as large as the snapshot length allows. With a 65535-byte
+//!   snapshot on an interface with segmentation offload (loopback, and most
+//!   NICs) a frame takes 64 KiB, so libpcap's default 2 MiB buffer holds
+//!   only 32 frames. On loopback every packet is seen twice (outgoing and
+//!   incoming; libpcap drops the outgoing copy in user space), so the ring
+//!   holds 16 packets. A burst larger than that overflows the ring before a
+//!   reader that takes one packet per wake-up can empty it: the kernel drops
+//!   the rest (counted in `pcap_stats`), which is why earlier versions of
+//!   this module lost all but 16 packets of a burst.
+//! * **Block mode** (`TPACKET_V3`, libpcap's default without immediate
+//!   mode, and what p0f 3.09b gets) packs packets of any size densely into
+//!   blocks; a block is handed to the reader when it is full or when its
+//!   retire timeout expires. The same 2 MiB then holds thousands of SYNs.
+//!
+//! So the handle is opened in block mode with a 1 ms block timeout (the
+//! kernel's timer rounds it up to one tick), and a larger buffer
+//! ([`LiveOptions::buffer_bytes`]) so that line-rate bursts fit. The reader
+//! is non-blocking: [`LiveCapture::drain`] hands every packet that is ready
+//! to a callback (`pcap_dispatch`, without libpcap's per-packet copy of
+//! `pcap_next_ex`), and only when nothing is ready does the caller wait with
+//! [`LiveCapture::wait_ready`], whose timeout exists only so that the loop
+//! notices a stop request; it never delays a packet that has arrived.
 
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, c_uint, CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
@@ -56,13 +80,14 @@ struct Api {
     set_snaplen: unsafe extern "C" fn(*mut PcapT, c_int) -> c_int,
     set_promisc: unsafe extern "C" fn(*mut PcapT, c_int) -> c_int,
     set_timeout: unsafe extern "C" fn(*mut PcapT, c_int) -> c_int,
-    set_immediate_mode: Option<unsafe extern "C" fn(*mut PcapT, c_int) -> c_int>,
     activate: unsafe extern "C" fn(*mut PcapT) -> c_int,
     datalink: unsafe extern "C" fn(*mut PcapT) -> c_int,
     compile: unsafe extern "C" fn(*mut PcapT, *mut BpfProgram, *const c_char, c_int, u32) -> c_int,
     setfilter: unsafe extern "C" fn(*mut PcapT, *mut BpfProgram) -> c_int,
     freecode: unsafe extern "C" fn(*mut BpfProgram),
-    next_ex: unsafe extern "C" fn(*mut PcapT, *mut *mut PcapPkthdr, *mut *const u8) -> c_int,
+    set_buffer_size: unsafe extern "C" fn(*mut PcapT, c_int) -> c_int,
+    dispatch: unsafe extern "C" fn(*mut PcapT, c_int, PcapHandler, *mut u8) -> c_int,
+    stats: unsafe extern "C" fn(*mut PcapT, *mut PcapStat) -> c_int,
     setnonblock: unsafe extern "C" fn(*mut PcapT, c_int, *mut c_char) -> c_int,
     get_selectable_fd: unsafe extern "C" fn(*mut PcapT) -> c_int,
     geterr: unsafe extern "C" fn(*mut PcapT) -> *mut c_char,
@@ -76,6 +101,18 @@ use crate::libpcap::{
     BpfProgram, PcapPkthdr, PcapT, ERRBUF_SIZE as ERRBUF, NETMASK_UNKNOWN as PCAP_NETMASK_UNKNOWN,
 };
 
+/// `pcap_handler`: the per-packet callback of `pcap_dispatch`.
+type PcapHandler = unsafe extern "C" fn(*mut u8, *const PcapPkthdr, *const u8);
+
+/// `struct pcap_stat` (the Unix layout; pcap/pcap.h).
+#[repr(C)]
+#[derive(Default)]
+struct PcapStat {
+    ps_recv: c_uint,
+    ps_drop: c_uint,
+    ps_ifdrop: c_uint,
+}
+
 /// Resolves the symbols this module needs from the shared library.
 fn load() -> Result<Api, String> {
     let lib = crate::libpcap::library()?;
@@ -85,22 +122,19 @@ fn load() -> Result<Api, String> {
 fn resolve(lib: &'static Library) -> Result<Api, libloading::Error> {
     // SAFETY: each signature matches libpcap's public API (pcap/pcap.h).
     unsafe {
-        let set_immediate_mode = lib
-            .get::<unsafe extern "C" fn(*mut PcapT, c_int) -> c_int>(b"pcap_set_immediate_mode\0")
-            .ok()
-            .map(|s| *s);
         Ok(Api {
             create: *lib.get(b"pcap_create\0")?,
             set_snaplen: *lib.get(b"pcap_set_snaplen\0")?,
             set_promisc: *lib.get(b"pcap_set_promisc\0")?,
             set_timeout: *lib.get(b"pcap_set_timeout\0")?,
-            set_immediate_mode,
             activate: *lib.get(b"pcap_activate\0")?,
             datalink: *lib.get(b"pcap_datalink\0")?,
             compile: *lib.get(b"pcap_compile\0")?,
             setfilter: *lib.get(b"pcap_setfilter\0")?,
             freecode: *lib.get(b"pcap_freecode\0")?,
-            next_ex: *lib.get(b"pcap_next_ex\0")?,
+            set_buffer_size: *lib.get(b"pcap_set_buffer_size\0")?,
+            dispatch: *lib.get(b"pcap_dispatch\0")?,
+            stats: *lib.get(b"pcap_stats\0")?,
             setnonblock: *lib.get(b"pcap_setnonblock\0")?,
             get_selectable_fd: *lib.get(b"pcap_get_selectable_fd\0")?,
             geterr: *lib.get(b"pcap_geterr\0")?,
@@ -220,8 +254,11 @@ pub fn default_interface() -> Result<String, LiveError> {
 pub struct LiveOptions {
     pub promiscuous: bool,
     pub snaplen: i32,
-    /// How long a read waits before returning nothing, in milliseconds.
-    pub timeout_ms: i32,
+    /// The kernel ring's size in bytes (`pcap_set_buffer_size`).
+    pub buffer_bytes: i32,
+    /// How long the kernel may hold a partly filled block, in milliseconds
+    /// (`pcap_set_timeout`; the upper bound on capture latency).
+    pub block_timeout_ms: i32,
 }
 
 impl Default for LiveOptions {
@@ -229,22 +266,16 @@ impl Default for LiveOptions {
         LiveOptions {
             promiscuous: false,
             snaplen: 65535,
-            timeout_ms: 100,
+            // 16 MiB: at 100-byte SYNs about 100,000 packets, two seconds of
+            // a busy MX's peak; libpcap's 2 MiB default overflows in bursts
+            // on 10 Gb/s links.
+            buffer_bytes: 16 << 20,
+            block_timeout_ms: 1,
         }
     }
 }
 
-/// What one read returned.
-#[derive(Debug)]
-pub enum LiveEvent<'a> {
-    Packet(LivePacket<'a>),
-    /// The read timed out with nothing to deliver.
-    Timeout,
-    /// The read was interrupted (`pcap_breakloop`).
-    Interrupted,
-}
-
-/// A captured packet, valid until the next read.
+/// A captured packet, valid for the duration of the callback.
 #[derive(Debug)]
 pub struct LivePacket<'a> {
     pub ts_sec: i64,
@@ -254,6 +285,26 @@ pub struct LivePacket<'a> {
     pub data: &'a [u8],
 }
 
+/// libpcap's own counters for the handle (`pcap_stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Packets that passed the kernel filter.
+    pub received: u32,
+    /// Packets the kernel dropped because the ring was full.
+    pub dropped: u32,
+    /// Packets the interface or driver dropped, where it says.
+    pub interface_dropped: u32,
+}
+
+/// How a wait for packets ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Packets may be ready: drain them.
+    Ready,
+    /// The timeout passed with nothing to read.
+    Idle,
+}
+
 /// An open live capture handle.
 pub struct LiveCapture {
     api: &'static Api,
@@ -261,7 +312,6 @@ pub struct LiveCapture {
     dlt: u32,
     /// Descriptor to poll before a non-blocking read.
     fd: c_int,
-    timeout_ms: c_int,
 }
 
 // SAFETY: the handle is only used through &mut self, by one thread at a
@@ -296,16 +346,13 @@ impl LiveCapture {
             p,
             dlt: 0,
             fd: -1,
-            timeout_ms: opts.timeout_ms.max(1),
         };
         // SAFETY: p is a live, not yet activated handle.
         let rc = unsafe {
             (api.set_snaplen)(p, opts.snaplen);
             (api.set_promisc)(p, c_int::from(opts.promiscuous));
-            (api.set_timeout)(p, opts.timeout_ms);
-            if let Some(imm) = api.set_immediate_mode {
-                imm(p, 1);
-            }
+            (api.set_timeout)(p, opts.block_timeout_ms.max(1));
+            (api.set_buffer_size)(p, opts.buffer_bytes);
             (api.activate)(p)
         };
         if rc < 0 {
@@ -317,9 +364,8 @@ impl LiveCapture {
         // SAFETY: activated handle.
         let dlt = unsafe { (api.datalink)(p) };
         cap.dlt = u32::try_from(dlt).unwrap_or(u32::MAX);
-        // Reads are made non-blocking and waited for with poll(), so that a
-        // read returns within the timeout whatever libpcap's buffering mode
-        // (in immediate mode its own timeout may never fire).
+        // Reads are non-blocking; the caller waits with poll() only when a
+        // drain found nothing (see the module docs).
         // SAFETY: activated handle and a valid error buffer.
         let (nb, fd) = unsafe {
             (
@@ -394,105 +440,100 @@ impl LiveCapture {
         Ok(())
     }
 
-    /// Waits for the next packet, at most the configured timeout.
-    pub fn next_event(&mut self) -> Result<LiveEvent<'_>, LiveError> {
-        let mut hdr: *mut PcapPkthdr = std::ptr::null_mut();
-        let mut data: *const u8 = std::ptr::null();
-        // SAFETY: valid handle; on 1 the header and data stay valid until
-        // the next call, which needs &mut self again.
-        let mut rc = unsafe { (self.api.next_ex)(self.p, &mut hdr, &mut data) };
-        if rc == 0 {
-            let mut pfd = libc::pollfd {
-                fd: self.fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
-            if ready <= 0 {
-                return Ok(LiveEvent::Timeout);
-            }
-            // SAFETY: as above.
-            rc = unsafe { (self.api.next_ex)(self.p, &mut hdr, &mut data) };
-        }
+    /// Hands every packet that is ready now, up to `max`, to `on_packet`,
+    /// without waiting; returns how many were handed over. Zero means
+    /// nothing was ready: call [`wait_ready`](Self::wait_ready).
+    pub fn drain<F: FnMut(&LivePacket<'_>)>(
+        &mut self,
+        max: usize,
+        mut on_packet: F,
+    ) -> Result<usize, LiveError> {
+        let cnt = c_int::try_from(max.max(1)).unwrap_or(c_int::MAX);
+        let user = (&mut on_packet as *mut F).cast::<u8>();
+        // SAFETY: the handle is non-blocking, so pcap_dispatch returns after
+        // the ready packets; `user` points to `on_packet`, which outlives
+        // the call and is only used by `deliver::<F>` during it.
+        let rc = unsafe { (self.api.dispatch)(self.p, cnt, deliver::<F>, user) };
         match rc {
-            1 if !hdr.is_null() && !data.is_null() => {
-                // SAFETY: see above.
-                let h = unsafe { &*hdr };
-                let data = unsafe { std::slice::from_raw_parts(data, h.caplen as usize) };
-                Ok(LiveEvent::Packet(LivePacket {
-                    ts_sec: h.ts.tv_sec,
-                    ts_usec: u32::try_from(h.ts.tv_usec).unwrap_or(0),
-                    len: h.len,
-                    data,
-                }))
-            }
-            1 | 0 => Ok(LiveEvent::Timeout),
-            -2 => Ok(LiveEvent::Interrupted),
+            n if n >= 0 => Ok(n as usize),
+            // pcap_breakloop: nothing in this crate calls it.
+            -2 => Ok(0),
             _ => Err(LiveError::Pcap(format!(
                 "packet capture failed: {}",
                 self.error_text(rc)
             ))),
         }
     }
+
+    /// Waits until packets may be ready, or `timeout_ms` passes.
+    pub fn wait_ready(&mut self, timeout_ms: i32) -> Result<Readiness, LiveError> {
+        let mut pfd = libc::pollfd {
+            fd: self.fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(Readiness::Idle);
+            }
+            return Err(LiveError::Pcap(format!("cannot wait for packets: {e}")));
+        }
+        // POLLERR and POLLHUP count as ready: the next drain reports them.
+        Ok(if rc == 0 {
+            Readiness::Idle
+        } else {
+            Readiness::Ready
+        })
+    }
+
+    /// libpcap's counters: packets received and dropped by the kernel.
+    pub fn stats(&self) -> Result<CaptureStats, LiveError> {
+        let mut st = PcapStat::default();
+        // SAFETY: valid handle and a pcap_stat to fill.
+        let rc = unsafe { (self.api.stats)(self.p, &mut st) };
+        if rc != 0 {
+            return Err(LiveError::Pcap(format!(
+                "pcap_stats: {}",
+                self.error_text(rc)
+            )));
+        }
+        Ok(CaptureStats {
+            received: st.ps_recv,
+            dropped: st.ps_drop,
+            interface_dropped: st.ps_ifdrop,
+        })
+    }
+}
+
+/// The `pcap_handler` that forwards one packet to the closure in `user`.
+///
+/// # Safety
+/// `user` is the `F` passed by [`LiveCapture::drain`]; `hdr` and `data` are
+/// libpcap's, valid for this call.
+unsafe extern "C" fn deliver<F: FnMut(&LivePacket<'_>)>(
+    user: *mut u8,
+    hdr: *const PcapPkthdr,
+    data: *const u8,
+) {
+    if hdr.is_null() || data.is_null() {
+        return;
+    }
+    let h = &*hdr;
+    let packet = LivePacket {
+        ts_sec: h.ts.tv_sec,
+        ts_usec: u32::try_from(h.ts.tv_usec).unwrap_or(0),
+        len: h.len,
+        data: std::slice::from_raw_parts(data, h.caplen as usize),
+    };
+    (*user.cast::<F>())(&packet);
 }
 
 impl Drop for LiveCapture {
     fn drop(&mut self) {
         // SAFETY: the handle is closed once.
         unsafe { (self.api.close)(self.p) };
-    }
-}
-
-/// libpcap's own packet counters (`pcap_stats`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LiveStats {
-    /// Packets that passed the filter (on Linux: since the handle opened).
-    pub received: u32,
-    /// Packets dropped because the capture buffer was full.
-    pub dropped: u32,
-    /// Packets the interface or its driver dropped.
-    pub if_dropped: u32,
-}
-
-/// `struct pcap_stat` as pcap/pcap.h lays it out on Unix.
-#[repr(C)]
-struct PcapStat {
-    ps_recv: libc::c_uint,
-    ps_drop: libc::c_uint,
-    ps_ifdrop: libc::c_uint,
-}
-
-type PcapStatsFn = unsafe extern "C" fn(*mut PcapT, *mut PcapStat) -> c_int;
-
-impl LiveCapture {
-    /// libpcap's counters for this handle. Resolved on first use, apart
-    /// from the capture path, so that metrics cost nothing until asked for.
-    pub fn stats(&mut self) -> Result<LiveStats, LiveError> {
-        static STATS: OnceLock<Option<PcapStatsFn>> = OnceLock::new();
-        let f = STATS.get_or_init(|| {
-            let lib = crate::libpcap::library().ok()?;
-            // SAFETY: the signature matches pcap_stats in pcap/pcap.h.
-            unsafe { lib.get::<PcapStatsFn>(b"pcap_stats\0").ok().map(|s| *s) }
-        });
-        let f = f.ok_or_else(|| LiveError::Pcap("libpcap has no pcap_stats".into()))?;
-        let mut st = PcapStat {
-            ps_recv: 0,
-            ps_drop: 0,
-            ps_ifdrop: 0,
-        };
-        // SAFETY: valid handle and a pcap_stat to fill.
-        let rc = unsafe { f(self.p, &mut st) };
-        if rc != 0 {
-            return Err(LiveError::Pcap(format!(
-                "cannot read capture statistics: {}",
-                self.error_text(rc)
-            )));
-        }
-        Ok(LiveStats {
-            received: st.ps_recv,
-            dropped: st.ps_drop,
-            if_dropped: st.ps_ifdrop,
-        })
     }
 }

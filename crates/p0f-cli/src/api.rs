@@ -9,8 +9,9 @@
 //!   (persistent clients such as Haraka's) while it holds one of the `-S`
 //!   slots; clients beyond `-S` are still served, one query each, under the
 //!   timeout, then closed; beyond a hard cap they are closed at once;
-//! * a malformed query gets p0f's bad-query reply and the connection is
-//!   closed (a client that lost its framing cannot recover);
+//! * a malformed query gets p0f's bad-query reply (status 0) and the
+//!   connection goes on, as in p0f 3.09b: the next 21 bytes are the next
+//!   query;
 //! * each reply goes out in a single write; write errors (a client that
 //!   left) just end that client's task.
 
@@ -70,6 +71,9 @@ pub struct Limits {
     pub hard_cap: usize,
     /// Time to finish a started query, or to take a reply.
     pub timeout: Duration,
+    /// How long a query that finds nothing waits for the capture thread
+    /// (`--api-grace`); zero answers at once.
+    pub catch_up: Duration,
 }
 
 /// Prints at most a few warnings per second about misbehaving clients.
@@ -149,7 +153,7 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            v3_client(stream, &shared, kept.is_some(), limits.timeout).await;
+            v3_client(stream, &shared, kept.is_some(), limits).await;
             drop(kept);
             drop(all);
             drop(counted);
@@ -157,16 +161,15 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
     }
 }
 
-/// How long a query about something not (yet) known waits for the capture
-/// thread. Clients ask right after accepting a connection, and its SYN can
-/// still be on its way through the capture buffer; without this grace, a
-/// first-time client would now and then be reported unknown.
-const CATCH_UP: Duration = Duration::from_millis(50);
+/// How often a query that found nothing asks again during its grace
+/// ([`Limits::catch_up`]). Clients ask right after accepting a connection,
+/// and its SYN may still be a millisecond or two away from the engine (the
+/// kernel hands captured packets over in blocks of at most 1 ms).
 const CATCH_UP_STEP: Duration = Duration::from_millis(5);
 
-/// Repeats `ask` while it finds nothing, for at most [`CATCH_UP`].
-async fn with_catch_up<T>(mut ask: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = Instant::now() + CATCH_UP;
+/// Repeats `ask` while it finds nothing, for at most `grace`.
+async fn with_catch_up<T>(grace: Duration, mut ask: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + grace;
     loop {
         if let Some(found) = ask() {
             return Some(found);
@@ -178,21 +181,26 @@ async fn with_catch_up<T>(mut ask: impl FnMut() -> Option<T>) -> Option<T> {
     }
 }
 
-/// Answers one decoded-or-not v3 query; the flag says it was malformed.
-async fn answer_v3(shared: &Shared, q: &[u8; v3::QUERY_LEN]) -> ([u8; v3::RESPONSE_LEN], bool) {
+/// Answers one v3 query, well-formed or not, and counts it.
+async fn answer_v3(
+    shared: &Shared,
+    q: &[u8; v3::QUERY_LEN],
+    grace: Duration,
+) -> [u8; v3::RESPONSE_LEN] {
     let started = Instant::now();
-    let (reply, status) = answer_v3_inner(shared, q).await;
+    let (reply, status) = answer_v3_inner(shared, q, grace).await;
     shared.metrics.api_query(Api::V3, status, started.elapsed());
-    (reply, matches!(status, QueryStatus::BadQuery))
+    reply
 }
 
 async fn answer_v3_inner(
     shared: &Shared,
     q: &[u8; v3::QUERY_LEN],
+    grace: Duration,
 ) -> ([u8; v3::RESPONSE_LEN], QueryStatus) {
     match v3::Query::decode(q) {
         Ok(q) => {
-            let known = with_catch_up(|| {
+            let known = with_catch_up(grace, || {
                 let r = shared.lock().engine.query_v3(q.addr);
                 (r.status != v3::Status::NoMatch).then_some(r)
             })
@@ -222,7 +230,8 @@ async fn answer_v3_inner(
     }
 }
 
-async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limit: Duration) {
+async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limits: Limits) {
+    let limit = limits.timeout;
     const Q: usize = v3::QUERY_LEN;
     // Room for a few pipelined queries; never grows.
     let mut buf = [0u8; Q * 8];
@@ -236,12 +245,12 @@ async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limit: 
             buf.copy_within(Q..have, 0);
             have -= Q;
             started = Instant::now();
-            let (reply, bad) = answer_v3(shared, &q).await;
+            let reply = answer_v3(shared, &q, limits.catch_up).await;
             match timeout(limit, s.write_all(&reply)).await {
                 Ok(Ok(())) => {}
                 _ => return,
             }
-            if bad || !persistent {
+            if !persistent {
                 return;
             }
         }
@@ -289,14 +298,14 @@ pub async fn serve_v2(listener: UnixListener, shared: Arc<Shared>, limits: Limit
         let counted = shared.metrics.client_opened();
         let shared = shared.clone();
         tokio::spawn(async move {
-            let _ = timeout(limits.timeout, v2_client(stream, &shared)).await;
+            let _ = timeout(limits.timeout, v2_client(stream, &shared, limits.catch_up)).await;
             drop(slot);
             drop(counted);
         });
     }
 }
 
-async fn v2_client(mut s: UnixStream, shared: &Shared) {
+async fn v2_client(mut s: UnixStream, shared: &Shared, grace: Duration) {
     let mut q = [0u8; v2::QUERY_LEN];
     if s.read_exact(&mut q).await.is_err() {
         return;
@@ -313,7 +322,7 @@ async fn v2_client(mut s: UnixStream, shared: &Shared) {
                 dst: q.dst,
                 dst_port: q.dst_port,
             };
-            let found = with_catch_up(|| {
+            let found = with_catch_up(grace, || {
                 shared
                     .lock()
                     .conns

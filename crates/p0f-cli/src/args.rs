@@ -137,6 +137,11 @@ struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=3600),
           help_heading = "API options")]
     api_timeout: Option<u32>,
+    /// Milliseconds a query about an unknown host or connection waits for the capture to catch up, 0 to answer at once [default: 50; 0 with --bug-compat]
+    #[arg(long = "api-grace", value_name = "MS",
+          value_parser = clap::value_parser!(u32).range(0..=1000),
+          help_heading = "API options")]
+    api_grace: Option<u32>,
 
     /// Most API clients served at once, 1-100 [default: 20]
     #[arg(short = 'S', value_name = "LIMIT", value_parser = clap::value_parser!(u32).range(1..=100),
@@ -189,6 +194,7 @@ pub struct Args {
     pub api_v2: Option<String>,
     pub api_v2_cache: Option<u32>,
     pub api_timeout: u32,
+    pub api_grace_ms: u32,
     pub api_max: Option<u32>,
     pub timeouts: (u32, u32),
     pub limits: (u32, u32),
@@ -325,6 +331,7 @@ impl Args {
             api_v2: cli.api_v2,
             api_v2_cache: cli.api_v2_cache,
             api_timeout: cli.api_timeout.unwrap_or(5),
+            api_grace_ms: cli.api_grace.unwrap_or(if cli.bug_compat { 0 } else { 50 }),
             api_max: cli.api_max,
             timeouts: cli.timeouts.unwrap_or((30, 120)),
             limits: cli.limits.unwrap_or((1000, 10000)),

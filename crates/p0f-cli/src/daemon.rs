@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use p0f_capture::{LiveCapture, LiveError, LiveEvent, LiveOptions};
+use p0f_capture::{LiveCapture, LiveError, LiveOptions};
 use p0f_engine::{Engine, Observation, Sink};
 use p0f_sigdb::Database;
 
@@ -227,11 +227,15 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
             json: (json_console || log_json).then(|| JsonRenderer::new(db.clone())),
             json_console,
         };
+        let report_drops = !args.bug_compat;
         std::thread::Builder::new()
             .name("p0f-capture".into())
             .spawn(move || {
                 let r = capture_loop(&mut cap, &shared, &db, log, console, &stop);
                 shared.metrics.capture_ended(r.clone().err());
+                if report_drops {
+                    warn_about_drops(&cap);
+                }
                 let _ = done_tx.send(r.clone());
                 r
             })
@@ -244,6 +248,7 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
         persistent: max_clients,
         hard_cap,
         timeout: Duration::from_secs(u64::from(args.api_timeout)),
+        catch_up: Duration::from_millis(u64::from(args.api_grace_ms)),
     };
     let _ = writeln!(console, "[+] Entered main event loop.\n");
     let _ = console.flush();
@@ -350,7 +355,35 @@ struct ConsoleText {
     json_console: bool,
 }
 
+/// Says on stderr if the kernel dropped packets because the capture ring
+/// was full (p0f 3.09b never reads these counters).
+fn warn_about_drops(cap: &LiveCapture) {
+    if let Ok(st) = cap.stats() {
+        if st.dropped > 0 || st.interface_dropped > 0 {
+            eprintln!(
+                "[!] WARNING: {} packets dropped by the kernel (capture buffer full), \
+                 {} by the interface; {} received.",
+                st.dropped, st.interface_dropped, st.received
+            );
+        }
+    }
+}
+
+/// Packets handed to the engine under one hold of the lock. A batch takes
+/// well under a millisecond, so an API query never waits longer for the
+/// lock, while a burst costs one lock per 256 packets instead of one each.
+const BATCH: usize = 256;
+
+/// How long the capture thread waits when nothing arrives. It bounds only
+/// how soon a stop request or a pending log flush is noticed: the wait ends
+/// as soon as a packet is ready.
+const IDLE_WAKE_MS: i32 = 250;
+
 /// The capture thread: packets into the engine until `stop` is set.
+///
+/// Every packet that is ready is drained (in batches, one lock each) before
+/// the thread waits again, so no packet sits in the kernel's ring behind a
+/// timeout.
 fn capture_loop(
     cap: &mut LiveCapture,
     shared: &Shared,
@@ -364,7 +397,6 @@ fn capture_loop(
     let mut last_flush = Instant::now();
     let mut stdout = io::stdout();
     let mut last_stats = Instant::now();
-    let mut packets = 0u32;
     let flush_log = |log: &mut Option<LogFile>| -> Result<(), String> {
         match log.as_mut() {
             Some(l) => l.flush().map_err(|e| format!("cannot write log file: {e}")),
@@ -372,21 +404,8 @@ fn capture_loop(
         }
     };
     while !stop.load(Ordering::Relaxed) {
-        let event = cap
-            .next_event()
-            .map_err(|e| format!("live capture stopped: {e}"))?;
-        let LiveEvent::Packet(p) = event else {
-            refresh_stats(cap, &shared.metrics, &mut last_stats);
-            if log_dirty {
-                flush_log(&mut log)?;
-                log_dirty = false;
-                last_flush = Instant::now();
-            }
-            continue;
-        };
-        shared.metrics.packet(p.ts_sec, p.ts_usec);
-        packets = packets.wrapping_add(1);
-        let write_result = {
+        let mut newest = None;
+        let (drained, written) = {
             let mut st = shared.lock();
             let State { engine, conns } = &mut *st;
             let mut out = Output::new(&mut text, log.as_mut());
@@ -399,10 +418,14 @@ fn capture_loop(
                 db,
                 metrics: &shared.metrics,
             };
-            engine.process(p.ts_sec, p.ts_usec, p.len, p.data, &mut sink);
-            sink.out.finish()
+            let drained = cap.drain(BATCH, |p| {
+                newest = Some((p.ts_sec, p.ts_usec));
+                engine.process(p.ts_sec, p.ts_usec, p.len, p.data, &mut sink)
+            });
+            (drained, sink.out.finish())
         };
-        write_result.map_err(|e| format!("cannot write log file: {e}"))?;
+        let drained = drained.map_err(|e| format!("live capture stopped: {e}"))?;
+        written.map_err(|e| format!("cannot write log file: {e}"))?;
         if !text.is_empty() {
             log_dirty = true;
             if console.on {
@@ -411,20 +434,26 @@ fn capture_loop(
             }
             text.clear();
         }
-        if packets.is_multiple_of(4096) {
-            refresh_stats(cap, &shared.metrics, &mut last_stats);
+        if let Some((sec, usec)) = newest {
+            shared.metrics.packet(sec, usec);
         }
-        if log_dirty && last_flush.elapsed() >= Duration::from_secs(1) {
+        refresh_stats(cap, &shared.metrics, &mut last_stats);
+        let idle = drained == 0;
+        if log_dirty && (idle || last_flush.elapsed() >= Duration::from_secs(1)) {
             flush_log(&mut log)?;
             log_dirty = false;
             last_flush = Instant::now();
+        }
+        if idle {
+            cap.wait_ready(IDLE_WAKE_MS)
+                .map_err(|e| format!("live capture stopped: {e}"))?;
         }
     }
     flush_log(&mut log)
 }
 
 /// Copies libpcap's counters into the metrics, at most once a second.
-fn refresh_stats(cap: &mut LiveCapture, metrics: &Metrics, last: &mut Instant) {
+fn refresh_stats(cap: &LiveCapture, metrics: &Metrics, last: &mut Instant) {
     if last.elapsed() < Duration::from_secs(1) {
         return;
     }

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Request, Response, StatusCode};
-use p0f_capture::LiveStats;
+use p0f_capture::CaptureStats;
 use p0f_engine::{Observation, Verdict};
 use p0f_sigdb::Database;
 use prometheus_client::collector::Collector;
@@ -172,10 +172,10 @@ impl Metrics {
     }
 
     /// libpcap's counters, read by the capture thread.
-    pub fn pcap_stats(&self, s: LiveStats) {
+    pub fn pcap_stats(&self, s: CaptureStats) {
         self.pcap[0].update(s.received);
         self.pcap[1].update(s.dropped);
-        self.pcap[2].update(s.if_dropped);
+        self.pcap[2].update(s.interface_dropped);
     }
 
     /// The capture thread ended, with the error that ended it if any.

@@ -239,6 +239,24 @@ pub fn query_until_known(sock: &Path, addr: IpAddr) -> v3::Response {
     }
 }
 
+/// Waits (up to 5 s) until the daemon's answer about `addr` satisfies
+/// `done`: the kernel hands packets over up to a millisecond after they
+/// arrive, so a host can be known before its latest connection is counted.
+pub fn query_until(
+    sock: &Path,
+    addr: IpAddr,
+    done: impl Fn(&v3::Response) -> bool,
+) -> v3::Response {
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = query(sock, addr);
+        if done(&r) || Instant::now() > end {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A well-behaved client's query must be answered quickly.
 pub fn assert_quick_answer(sock: &Path, addr: IpAddr, what: &str) {
     let t = Instant::now();
@@ -249,4 +267,66 @@ pub fn assert_quick_answer(sock: &Path, addr: IpAddr, what: &str) {
         took < Duration::from_millis(250),
         "{what}: a well-behaved query took {took:?}"
     );
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on: the kernel answers a
+/// SYN to it with an RST.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Sends one SYN from each source address to 127.0.0.1:`port`, a closed
+/// port, so that the kernel answers each with an RST: two packets per
+/// source. The connects are non-blocking; on loopback both packets have
+/// been through the stack when the call returns.
+pub fn syn_burst(sources: &[std::net::Ipv4Addr], port: u16) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let sockaddr = |ip: std::net::Ipv4Addr, port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(ip).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let dst = sockaddr(std::net::Ipv4Addr::LOCALHOST, port);
+    let mut open = Vec::with_capacity(sources.len());
+    for &src in sources {
+        // SAFETY: plain socket calls on a descriptor we own; the
+        // sockaddrs are valid for their stated length.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let fd = OwnedFd::from_raw_fd(fd);
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            let local = sockaddr(src, 0);
+            let rc = libc::bind(raw, (&local as *const libc::sockaddr_in).cast(), len);
+            assert_eq!(rc, 0, "bind {src}: {}", std::io::Error::last_os_error());
+            libc::connect(raw, (&dst as *const libc::sockaddr_in).cast(), len);
+            open.push(fd);
+        }
+    }
+}
+
+/// Packets the daemon's engine has processed, from a p0f 2 status query on
+/// its v2 socket (answered at once, whatever the API grace).
+pub fn packets_processed(v2_sock: &Path) -> u32 {
+    use p0f_api::v2;
+    let q = v2::Query {
+        qtype: v2::QTYPE_STATUS,
+        id: 1,
+        src: std::net::Ipv4Addr::UNSPECIFIED,
+        dst: std::net::Ipv4Addr::UNSPECIFIED,
+        src_port: 0,
+        dst_port: 0,
+    };
+    let mut s = UnixStream::connect(v2_sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(&q.encode()).unwrap();
+    let mut b = [0u8; v2::STATUS_LEN];
+    s.read_exact(&mut b).unwrap();
+    // The packet count is the status reply's third word (offset 36).
+    u32::from_ne_bytes(b[36..40].try_into().unwrap())
 }
