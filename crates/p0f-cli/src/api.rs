@@ -27,6 +27,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::time::timeout;
 
 use crate::conntable::{ConnKey, ConnTable};
+use crate::metrics::{Api, Metrics, QueryStatus};
 
 /// What the capture thread and the API share.
 pub struct State {
@@ -36,6 +37,8 @@ pub struct State {
 
 pub struct Shared {
     state: Mutex<State>,
+    /// Counted whether or not `--metrics` serves them (atomics only).
+    pub metrics: Arc<Metrics>,
     v2_queries: AtomicU64,
     v2_misses: AtomicU64,
     started: Instant,
@@ -43,8 +46,10 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(state: State) -> Shared {
+        let names = state.engine.database().names.len();
         Shared {
             state: Mutex::new(state),
+            metrics: Arc::new(Metrics::new(names)),
             v2_queries: AtomicU64::new(0),
             v2_misses: AtomicU64::new(0),
             started: Instant::now(),
@@ -130,6 +135,7 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
         let stream = accept(&listener, "API").await;
         if total.fetch_add(1, Ordering::AcqRel) >= limits.hard_cap {
             total.fetch_sub(1, Ordering::AcqRel);
+            shared.metrics.client_refused();
             client_warning(format_args!(
                 "Too many API connections ({} open); refusing one.",
                 limits.hard_cap
@@ -138,6 +144,7 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
             continue;
         }
         let all = Slot(total.clone());
+        let counted = shared.metrics.client_opened();
         let kept = if persistent.fetch_add(1, Ordering::AcqRel) < limits.persistent {
             Some(Slot(persistent.clone()))
         } else {
@@ -149,6 +156,7 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
             v3_client(stream, &shared, kept.is_some(), limits).await;
             drop(kept);
             drop(all);
+            drop(counted);
         });
     }
 }
@@ -173,12 +181,23 @@ async fn with_catch_up<T>(grace: Duration, mut ask: impl FnMut() -> Option<T>) -
     }
 }
 
-/// Answers one v3 query, well-formed or not.
+/// Answers one v3 query, well-formed or not, and counts it.
 async fn answer_v3(
     shared: &Shared,
     q: &[u8; v3::QUERY_LEN],
     grace: Duration,
 ) -> [u8; v3::RESPONSE_LEN] {
+    let started = Instant::now();
+    let (reply, status) = answer_v3_inner(shared, q, grace).await;
+    shared.metrics.api_query(Api::V3, status, started.elapsed());
+    reply
+}
+
+async fn answer_v3_inner(
+    shared: &Shared,
+    q: &[u8; v3::QUERY_LEN],
+    grace: Duration,
+) -> ([u8; v3::RESPONSE_LEN], QueryStatus) {
     match v3::Query::decode(q) {
         Ok(q) => {
             let known = with_catch_up(grace, || {
@@ -186,8 +205,13 @@ async fn answer_v3(
                 (r.status != v3::Status::NoMatch).then_some(r)
             })
             .await;
+            let status = if known.is_some() {
+                QueryStatus::Ok
+            } else {
+                QueryStatus::NoMatch
+            };
             let r = known.unwrap_or_else(|| v3::Response::empty(v3::Status::NoMatch));
-            r.encode()
+            (r.encode(), status)
         }
         Err(e) => {
             match e {
@@ -198,7 +222,10 @@ async fn answer_v3(
                     client_warning(format_args!("Query with unknown address type {t}."))
                 }
             }
-            v3::Response::empty(v3::Status::BadQuery).encode()
+            (
+                v3::Response::empty(v3::Status::BadQuery).encode(),
+                QueryStatus::BadQuery,
+            )
         }
     }
 }
@@ -263,14 +290,17 @@ pub async fn serve_v2(listener: UnixListener, shared: Arc<Shared>, limits: Limit
         let stream = accept(&listener, "v2 API").await;
         if total.fetch_add(1, Ordering::AcqRel) >= limits.hard_cap {
             total.fetch_sub(1, Ordering::AcqRel);
+            shared.metrics.client_refused();
             drop(stream);
             continue;
         }
         let slot = Slot(total.clone());
+        let counted = shared.metrics.client_opened();
         let shared = shared.clone();
         tokio::spawn(async move {
             let _ = timeout(limits.timeout, v2_client(stream, &shared, limits.catch_up)).await;
             drop(slot);
+            drop(counted);
         });
     }
 }
@@ -280,6 +310,8 @@ async fn v2_client(mut s: UnixStream, shared: &Shared, grace: Duration) {
     if s.read_exact(&mut q).await.is_err() {
         return;
     }
+    let started = Instant::now();
+    let mut status = QueryStatus::Ok;
     let reply: Vec<u8> = match v2::Query::decode(&q) {
         Ok(q) if q.qtype == v2::QTYPE_STATUS => status_v2(shared, q.id).to_vec(),
         Ok(q) => {
@@ -301,6 +333,7 @@ async fn v2_client(mut s: UnixStream, shared: &Shared, grace: Duration) {
             match found {
                 Some(r) => r.encode().to_vec(),
                 None => {
+                    status = QueryStatus::NoMatch;
                     shared.v2_misses.fetch_add(1, Ordering::Relaxed);
                     v2::Response::empty(q.id, v2::RESP_NOMATCH)
                         .encode()
@@ -309,6 +342,7 @@ async fn v2_client(mut s: UnixStream, shared: &Shared, grace: Duration) {
             }
         }
         Err(e) => {
+            status = QueryStatus::BadQuery;
             client_warning(format_args!("{e}."));
             let id = match e {
                 v2::QueryError::BadType { id, .. } => id,
@@ -317,6 +351,7 @@ async fn v2_client(mut s: UnixStream, shared: &Shared, grace: Duration) {
             v2::Response::empty(id, v2::RESP_BADQUERY).encode().to_vec()
         }
     };
+    shared.metrics.api_query(Api::V2, status, started.elapsed());
     let _ = s.write_all(&reply).await;
     let _ = s.shutdown().await;
 }

@@ -1,4 +1,5 @@
-//! The command line: p0f 3.09b's options, plus `--bug-compat`.
+//! The command line: p0f 3.09b's options, plus `--bug-compat` and the
+//! additions listed in docs/compat.md (API, output and reporting options).
 
 use std::process::ExitCode;
 
@@ -25,6 +26,10 @@ narrows what is looked at, e.g. 'dst port 25'. It needs the libpcap runtime
 
 Without -f, the signature database built into this program is used; it
 holds the same signatures as p0f 3.09b's stock p0f.fp.
+
+--json writes one JSON object per observation to standard output (the
+banner and status lines go to stderr); --log-format json does the same
+for the -o log. The format is described by docs/p0f-observation.schema.json.
 
 Deliberate differences from p0f 3.09b (bug fixes) are listed in
 docs/compat.md; --bug-compat turns all of them off.";
@@ -91,6 +96,30 @@ struct Cli {
         help_heading = "Operating mode and output settings"
     )]
     bug_compat: bool,
+    /// Write observations to standard output as JSON Lines (status lines go to stderr)
+    #[arg(long = "json", help_heading = "Output options")]
+    json: bool,
+    /// Format of the -o log: text (p0f's) or json (JSON Lines)
+    #[arg(long = "log-format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text,
+          help_heading = "Output options")]
+    log_format: LogFormat,
+    /// With -r: at the end, count the verdicts and list unmatched signatures for p0f.fp
+    #[arg(long = "summary", help_heading = "Output options")]
+    summary: bool,
+    /// With -r: show a progress bar on stderr [default: when stderr is a terminal]
+    #[arg(
+        long = "progress",
+        overrides_with = "no_progress",
+        help_heading = "Output options"
+    )]
+    progress: bool,
+    /// With -r: never show a progress bar
+    #[arg(long = "no-progress", help_heading = "Output options")]
+    no_progress: bool,
+    /// Serve Prometheus metrics (/metrics) and a health check (/healthz) over HTTP at ADDR:PORT
+    #[arg(long = "metrics", value_name = "ADDR:PORT", value_parser = crate::metrics::parse_listen,
+          help_heading = "Output options")]
+    metrics: Option<std::net::SocketAddr>,
     /// Permissions of the API socket(s), octal [default: 0666, as p0f]
     #[arg(long = "api-mode", value_name = "MODE", value_parser = parse_mode,
           help_heading = "API options")]
@@ -130,6 +159,24 @@ struct Cli {
     filter: Vec<String>,
 }
 
+/// The `-o` log's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// p0f's `[time] mod=...|cli=...` lines
+    Text,
+    /// One JSON object per line
+    Json,
+}
+
+/// Whether `-r` shows a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// When stderr is a terminal.
+    Auto,
+    On,
+    Off,
+}
+
 /// Validated options.
 #[derive(Debug)]
 pub struct Args {
@@ -152,6 +199,11 @@ pub struct Args {
     pub timeouts: (u32, u32),
     pub limits: (u32, u32),
     pub filter: Option<String>,
+    pub json: bool,
+    pub log_format: LogFormat,
+    pub summary: bool,
+    pub progress: Progress,
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 fn parse_pair(s: &str, max: (u32, u32)) -> Result<(u32, u32), String> {
@@ -247,6 +299,20 @@ impl Args {
         if cli.list && (cli.read_file.is_some() || cli.daemon) {
             return Err(usage("-L lists interfaces and exits; it takes no -r or -d"));
         }
+        if cli.summary && cli.read_file.is_none() {
+            return Err(usage(
+                "--summary needs -r (it is printed at the end of the file)",
+            ));
+        }
+        if (cli.progress || cli.no_progress) && cli.read_file.is_none() {
+            return Err(usage("--progress and --no-progress need -r"));
+        }
+        if cli.metrics.is_some() && cli.read_file.is_some() {
+            return Err(usage("--metrics is for live capture, not -r"));
+        }
+        if cli.log_format == LogFormat::Json && cli.log_file.is_none() {
+            return Err(usage("--log-format needs -o FILE"));
+        }
         if cli.api_sock.is_some() && cli.api_sock == cli.api_v2 {
             return Err(usage("-s and --api-v2 need two different paths"));
         }
@@ -270,6 +336,15 @@ impl Args {
             timeouts: cli.timeouts.unwrap_or((30, 120)),
             limits: cli.limits.unwrap_or((1000, 10000)),
             filter: cli.filter.into_iter().next(),
+            json: cli.json,
+            log_format: cli.log_format,
+            summary: cli.summary,
+            progress: match (cli.progress, cli.no_progress) {
+                (true, _) => Progress::On,
+                (false, true) => Progress::Off,
+                (false, false) => Progress::Auto,
+            },
+            metrics: cli.metrics,
         })
     }
 }
@@ -322,5 +397,31 @@ mod tests {
         assert!(parse(&["-S", "5"]).is_err());
         assert!(parse(&["-d", "-i", "eth0"]).is_err());
         assert!(parse(&["-q"]).is_err());
+    }
+
+    #[test]
+    fn output_options() {
+        let a = parse(&["-r", "x", "--json", "-o", "l", "--log-format", "json"]).unwrap();
+        assert!(a.json);
+        assert_eq!(a.log_format, LogFormat::Json);
+        assert_eq!(a.progress, Progress::Auto);
+        assert_eq!(parse(&["-r", "x"]).unwrap().log_format, LogFormat::Text);
+        assert!(parse(&["-r", "x", "--log-format", "xml", "-o", "l"]).is_err());
+        assert!(parse(&["-r", "x", "--log-format", "json"]).is_err());
+        assert!(parse(&["-i", "lo", "--summary"]).is_err());
+        assert!(parse(&["-i", "lo", "--progress"]).is_err());
+        assert_eq!(
+            parse(&["-r", "x", "--no-progress"]).unwrap().progress,
+            Progress::Off
+        );
+        // The last of the pair wins, as with other switches.
+        let a = parse(&["-r", "x", "--no-progress", "--progress"]).unwrap();
+        assert_eq!(a.progress, Progress::On);
+        let a = parse(&["-r", "x", "--progress", "--no-progress"]).unwrap();
+        assert_eq!(a.progress, Progress::Off);
+        let a = parse(&["-i", "lo", "--metrics", "127.0.0.1:9100"]).unwrap();
+        assert_eq!(a.metrics, Some("127.0.0.1:9100".parse().unwrap()));
+        assert!(parse(&["-i", "lo", "--metrics", "9100"]).is_err());
+        assert!(parse(&["-r", "x", "--metrics", "127.0.0.1:9100"]).is_err());
     }
 }

@@ -97,7 +97,12 @@ impl ConnTable {
         };
         let field = |k: &str| obs.fields.iter().find(|f| f.key == k).and_then(|f| f.value);
         match (obs.kind, obs.verdict) {
-            ("syn", Verdict::Signature { label, exact, dist }) => {
+            (
+                "syn",
+                Verdict::Signature {
+                    label, exact, dist, ..
+                },
+            ) => {
                 let mut rec = Record {
                     key,
                     genre: FixedStr::default(),
@@ -125,7 +130,7 @@ impl ConnTable {
                     r.link = FixedStr::new_limited(link, 29);
                 }
             }
-            ("uptime", Verdict::Uptime { minutes }) => {
+            ("uptime", Verdict::Uptime { minutes, .. }) => {
                 if let Some(r) = self.get_mut(&key) {
                     r.uptime_hours = i32::try_from(minutes / 60).unwrap_or(i32::MAX);
                 }
@@ -206,6 +211,7 @@ mod tests {
         Observation {
             kind,
             time: 0,
+            millis: 0,
             client: HostAddr::v4([10, 0, 0, 1]),
             client_port: port,
             server: HostAddr::v4([10, 0, 0, 2]),
@@ -254,6 +260,7 @@ mod tests {
         let linux = Verdict::Signature {
             label: Some(label(&db, "Linux", "2.2.x-3.x")),
             exact: true,
+            fuzzy: false,
             dist: 7,
         };
         t.observe(&db, &obs("syn", 1000, &syn, linux));
@@ -267,7 +274,19 @@ mod tests {
             value: Some("2 days 3 hrs 4 min (modulo 49 days)"),
         }];
         let minutes = (2 * 24 + 3) * 60 + 4;
-        t.observe(&db, &obs("uptime", 1000, &up, Verdict::Uptime { minutes }));
+        t.observe(
+            &db,
+            &obs(
+                "uptime",
+                1000,
+                &up,
+                Verdict::Uptime {
+                    minutes,
+                    seconds: minutes * 60,
+                    modulo_days: 497,
+                },
+            ),
+        );
         let r = t.lookup(&key(1000), 77).unwrap();
         assert_eq!(r.id, 77);
         assert_eq!(r.genre.as_string(), "Linux");
@@ -290,6 +309,7 @@ mod tests {
             let unknown = Verdict::Signature {
                 label: None,
                 exact: false,
+                fuzzy: false,
                 dist: 255,
             };
             t.observe(&db, &obs("syn", p, &syn, unknown));

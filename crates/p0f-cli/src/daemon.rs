@@ -20,12 +20,15 @@ use p0f_sigdb::Database;
 
 use crate::api::{self, Limits, Shared, State};
 use crate::args::Args;
+use crate::args::LogFormat;
 use crate::conntable::ConnTable;
-use crate::output::{LogFile, Output};
+use crate::json::JsonRenderer;
+use crate::metrics::{self, Metrics};
+use crate::output::{Console, LogFile, Output};
 use crate::sysops::{self, ApiSocket};
 
 /// `-L`: lists the interfaces libpcap can capture on.
-pub fn list_interfaces(console: &mut impl Write) -> Result<(), String> {
+pub fn list_interfaces(console: &mut dyn Write) -> Result<(), String> {
     let list = p0f_capture::list_interfaces().map_err(|e| e.to_string())?;
     let _ = writeln!(console, "-- Available interfaces --");
     for (i, dev) in list.iter().enumerate() {
@@ -52,11 +55,13 @@ struct LiveSink<'a> {
     out: Output<'a, Vec<u8>>,
     conns: Option<&'a mut ConnTable>,
     db: &'a Database,
+    metrics: &'a Metrics,
 }
 
 impl Sink for LiveSink<'_> {
     fn observation(&mut self, obs: &Observation<'_>) {
         self.out.observation(obs);
+        self.metrics.observation(self.db, obs);
         if let Some(t) = self.conns.as_deref_mut() {
             t.observe(self.db, obs);
         }
@@ -67,7 +72,7 @@ impl Sink for LiveSink<'_> {
     }
 }
 
-fn open_capture(args: &Args, console: &mut impl Write) -> Result<LiveCapture, String> {
+fn open_capture(args: &Args, console: &mut dyn Write) -> Result<LiveCapture, String> {
     let (iface, default) = match &args.iface {
         Some(i) => (i.clone(), false),
         None => (
@@ -128,11 +133,14 @@ fn filter_error(rule: Option<&str>, e: &LiveError) -> String {
 }
 
 /// Runs live capture until a signal or a capture failure.
-pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), String> {
+pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), String> {
+    let json_console = console.json;
+    let console = console.diag();
     let mut cap = open_capture(args, console)?;
+    let log_json = args.log_format == LogFormat::Json;
     let log = match &args.log_file {
         Some(path) => {
-            let log = LogFile::open(Path::new(path))?;
+            let log = LogFile::open(Path::new(path), log_json)?;
             let _ = writeln!(console, "[+] Log file '{path}' opened for writing.");
             Some(log)
         }
@@ -156,6 +164,19 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
             let s = ApiSocket::bind(path, args.api_mode)?;
             let _ = writeln!(console, "[+] Listening on v2 API socket '{path}'.");
             Some(s)
+        }
+        None => None,
+    };
+    let metrics_listener = match args.metrics {
+        Some(addr) => {
+            let l = std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+            let _ = writeln!(
+                console,
+                "[+] Serving metrics on http://{addr}/metrics and /healthz."
+            );
+            Some(l)
         }
         None => None,
     };
@@ -201,12 +222,17 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
     let capture = {
         let shared = shared.clone();
         let stop = stop.clone();
-        let console_on = !args.daemon;
+        let console = ConsoleText {
+            on: !args.daemon,
+            json: (json_console || log_json).then(|| JsonRenderer::new(db.clone())),
+            json_console,
+        };
         let report_drops = !args.bug_compat;
         std::thread::Builder::new()
             .name("p0f-capture".into())
             .spawn(move || {
-                let r = capture_loop(&mut cap, &shared, &db, log, console_on, &stop);
+                let r = capture_loop(&mut cap, &shared, &db, log, console, &stop);
+                shared.metrics.capture_ended(r.clone().err());
                 if report_drops {
                     warn_about_drops(&cap);
                 }
@@ -249,6 +275,14 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
             };
             tokio::spawn(api::serve_v2(l, shared.clone(), v2_limits));
         }
+        if let Some(l) = metrics_listener {
+            let l = tokio::net::TcpListener::from_std(l)
+                .map_err(|e| format!("cannot serve metrics: {e}"))?;
+            tokio::spawn(metrics::serve(
+                l,
+                Arc::new(metrics::Endpoint::new(shared.clone())),
+            ));
+        }
         sysops::notify_ready();
         wait_for_end(done_rx, daemon).await
     });
@@ -275,9 +309,8 @@ pub fn run(args: &Args, db: Database, console: &mut impl Write) -> Result<(), St
         Err(e) => Err(e),
     };
     let packets = shared.lock().engine.packets();
-    let mut stdout = io::stdout();
-    let _ = writeln!(stdout, "\nAll done. Processed {packets} packets.");
-    let _ = stdout.flush();
+    let _ = writeln!(console, "\nAll done. Processed {packets} packets.");
+    let _ = console.flush();
     result
 }
 
@@ -311,6 +344,15 @@ async fn wait_for_end(
             }
         }
     }
+}
+
+/// What the capture thread prints on standard output.
+struct ConsoleText {
+    /// False in daemon mode.
+    on: bool,
+    /// Present when the console or the log is JSON.
+    json: Option<JsonRenderer>,
+    json_console: bool,
 }
 
 /// Says on stderr if the kernel dropped packets because the capture ring
@@ -347,13 +389,14 @@ fn capture_loop(
     shared: &Shared,
     db: &Database,
     mut log: Option<LogFile>,
-    console_on: bool,
+    mut console: ConsoleText,
     stop: &AtomicBool,
 ) -> Result<(), String> {
     let mut text: Vec<u8> = Vec::with_capacity(16 * 1024);
     let mut log_dirty = false;
     let mut last_flush = Instant::now();
     let mut stdout = io::stdout();
+    let mut last_stats = Instant::now();
     let flush_log = |log: &mut Option<LogFile>| -> Result<(), String> {
         match log.as_mut() {
             Some(l) => l.flush().map_err(|e| format!("cannot write log file: {e}")),
@@ -361,15 +404,22 @@ fn capture_loop(
         }
     };
     while !stop.load(Ordering::Relaxed) {
+        let mut newest = None;
         let (drained, written) = {
             let mut st = shared.lock();
             let State { engine, conns } = &mut *st;
+            let mut out = Output::new(&mut text, log.as_mut());
+            if let Some(j) = console.json.as_mut() {
+                out = out.with_json(j, console.json_console);
+            }
             let mut sink = LiveSink {
-                out: Output::new(&mut text, log.as_mut()),
+                out,
                 conns: conns.as_mut(),
                 db,
+                metrics: &shared.metrics,
             };
             let drained = cap.drain(BATCH, |p| {
+                newest = Some((p.ts_sec, p.ts_usec));
                 engine.process(p.ts_sec, p.ts_usec, p.len, p.data, &mut sink)
             });
             (drained, sink.out.finish())
@@ -378,12 +428,16 @@ fn capture_loop(
         written.map_err(|e| format!("cannot write log file: {e}"))?;
         if !text.is_empty() {
             log_dirty = true;
-            if console_on {
+            if console.on {
                 // A closed or broken terminal is not a reason to stop.
                 let _ = stdout.write_all(&text).and_then(|()| stdout.flush());
             }
             text.clear();
         }
+        if let Some((sec, usec)) = newest {
+            shared.metrics.packet(sec, usec);
+        }
+        refresh_stats(cap, &shared.metrics, &mut last_stats);
         let idle = drained == 0;
         if log_dirty && (idle || last_flush.elapsed() >= Duration::from_secs(1)) {
             flush_log(&mut log)?;
@@ -396,4 +450,15 @@ fn capture_loop(
         }
     }
     flush_log(&mut log)
+}
+
+/// Copies libpcap's counters into the metrics, at most once a second.
+fn refresh_stats(cap: &LiveCapture, metrics: &Metrics, last: &mut Instant) {
+    if last.elapsed() < Duration::from_secs(1) {
+        return;
+    }
+    *last = Instant::now();
+    if let Ok(s) = cap.stats() {
+        metrics.pcap_stats(s);
+    }
 }

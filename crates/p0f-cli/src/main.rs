@@ -1,16 +1,21 @@
 //! `p0f`: the p0f-rs command, a drop-in replacement for p0f 3.09b.
 //!
 //! This binary only wires things together: options, the signature
-//! database, a packet source, the engine and the two text outputs. Every
-//! decision about packets lives in `p0f-engine`.
+//! database, a packet source, the engine and the outputs (p0f's text or
+//! JSON Lines). Every decision about packets lives in `p0f-engine`.
 
 mod api;
 mod args;
 mod conntable;
 mod daemon;
+mod json;
 mod localtime;
+mod metrics;
 mod output;
+mod progress;
+mod summary;
 mod sysops;
+mod utctime;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -21,8 +26,11 @@ use p0f_capture::{BpfFilter, CaptureFile, DefaultFilter, FilterError};
 use p0f_engine::Engine;
 use p0f_sigdb::Database;
 
-use args::Args;
-use output::{LogFile, Output};
+use args::{Args, LogFormat};
+use json::JsonRenderer;
+use output::{Console, LogFile, Output};
+use progress::Progress;
+use summary::{Counting, Summary};
 
 fn main() -> ExitCode {
     let args = match Args::parse_env() {
@@ -30,17 +38,16 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     sysops::ignore_sigpipe();
-    // Not locked: in live mode the capture thread writes to stdout too.
-    let mut console = io::BufWriter::with_capacity(64 * 1024, io::stdout());
+    let mut console = Console::new(args.json);
     let _ = writeln!(
-        console,
+        console.diag(),
         "--- p0f-rs {} (p0f 3.09b compatible) ---\n",
         env!("CARGO_PKG_VERSION")
     );
     match run(&args, &mut console) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
-            let _ = console.flush();
+            let _ = console.out.flush();
             eprintln!("[-] ERROR: {msg}");
             ExitCode::FAILURE
         }
@@ -53,14 +60,14 @@ enum PacketFilter {
     Compiled(BpfFilter),
 }
 
-fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
+fn run(args: &Args, console: &mut Console) -> Result<(), String> {
     if args.list {
-        return daemon::list_interfaces(console);
+        return daemon::list_interfaces(console.diag());
     }
     let db = load_database(args.fp_file.as_deref())?;
     let count = db.sig_count();
     let _ = writeln!(
-        console,
+        console.diag(),
         "[+] Loaded {count} signature{} from {}.",
         if count == 1 { "" } else { "s" },
         match &args.fp_file {
@@ -74,34 +81,50 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
     if args.user.is_some() {
         return Err("-u is for live capture; it makes no sense with -r".into());
     }
-    let mut capture = CaptureFile::open(read_file)
-        .map_err(|e| format!("cannot read capture file '{read_file}': {e}"))?;
-    let _ = writeln!(console, "[+] Will read pcap data from file '{read_file}'.");
+    let (mut capture, file) = open_capture_file(read_file)?;
+    let _ = writeln!(
+        console.diag(),
+        "[+] Will read pcap data from file '{read_file}'."
+    );
     let dlt = capture.link_type();
-    let filter = build_filter(args.filter.as_deref(), &capture, dlt, console)?;
+    let filter = build_filter(args.filter.as_deref(), &capture, dlt, console.diag())?;
     let mut log = match &args.log_file {
         Some(path) => {
-            let log = LogFile::open(Path::new(path))?;
-            let _ = writeln!(console, "[+] Log file '{path}' opened for writing.");
+            let log = LogFile::open(Path::new(path), args.log_format == LogFormat::Json)?;
+            let _ = writeln!(console.diag(), "[+] Log file '{path}' opened for writing.");
             Some(log)
         }
         None => None,
     };
-    let _ = writeln!(console, "[+] Processing capture data.\n");
+    let _ = writeln!(console.diag(), "[+] Processing capture data.\n");
 
     let cfg = args.engine_config(true);
-    let mut engine = Engine::new(Arc::new(db), cfg, dlt);
-    let mut out = Output::new(console, log.as_mut());
+    let db = Arc::new(db);
+    let mut engine = Engine::new(db.clone(), cfg, dlt);
+    let mut json =
+        (args.json || args.log_format == LogFormat::Json).then(|| JsonRenderer::new(db.clone()));
+    let mut summary = args.summary.then(Summary::default);
+    let mut progress = Progress::start(args.progress, file);
+    let mut out = Output::new(&mut console.out, log.as_mut());
+    if let Some(j) = json.as_mut() {
+        out = out.with_json(j, args.json);
+    }
+    let mut sink = Counting {
+        inner: out,
+        summary: summary.as_mut(),
+    };
     loop {
         let packet = match capture.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
             Err(e) => {
                 // libpcap stops at a damaged record too; what was read stands.
-                out.warning(&format!("capture file '{read_file}' ends early: {e}"));
+                sink.inner
+                    .warning(&format!("capture file '{read_file}' ends early: {e}"));
                 break;
             }
         };
+        progress.packet();
         let pass = match &filter {
             PacketFilter::Default(f) => f.matches(packet.data, packet.len),
             PacketFilter::Compiled(f) => f.matches(&packet),
@@ -112,25 +135,47 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
                 packet.ts_usec,
                 packet.len,
                 packet.data,
-                &mut out,
+                &mut sink,
             );
         }
     }
-    out.finish()
+    progress.finish();
+    sink.inner
+        .finish()
         .map_err(|e| format!("cannot write output: {e}"))?;
-    drop(out);
+    drop(sink);
     if let Some(log) = log.as_mut() {
         log.flush()
             .map_err(|e| format!("cannot write log file: {e}"))?;
     }
     let _ = writeln!(
-        console,
+        console.diag(),
         "\nAll done. Processed {} packets.",
         engine.packets()
     );
+    if let Some(s) = &summary {
+        let written = if args.json {
+            s.write_json(&mut console.out, engine.packets())
+        } else {
+            s.write_text(&mut console.out)
+        };
+        written.map_err(|e| format!("cannot write the summary: {e}"))?;
+    }
     console
+        .out
         .flush()
         .map_err(|e| format!("cannot write to standard output: {e}"))
+}
+
+/// Opens a capture file, keeping a second handle on it (same offset) for
+/// the progress bar.
+fn open_capture_file(path: &str) -> Result<(CaptureFile, Option<std::fs::File>), String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot read capture file '{path}': {e}");
+    let file = std::fs::File::open(path).map_err(|e| err(&p0f_capture::CaptureError::from(e)))?;
+    let handle = file.try_clone().ok();
+    let capture = CaptureFile::from_reader(io::BufReader::with_capacity(256 * 1024, file))
+        .map_err(|e| err(&e))?;
+    Ok((capture, handle))
 }
 
 fn load_database(path: Option<&str>) -> Result<Database, String> {
@@ -144,7 +189,7 @@ fn build_filter(
     user: Option<&str>,
     capture: &CaptureFile,
     dlt: u32,
-    console: &mut impl Write,
+    console: &mut dyn Write,
 ) -> Result<PacketFilter, String> {
     let vlan = dlt == p0f_capture::linktype::dlt::EN10MB;
     let Some(rule) = user else {

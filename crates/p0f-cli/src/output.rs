@@ -1,4 +1,5 @@
-//! The console and `-o` log renderings of observations.
+//! Where observations go: the console and the `-o` log, each as p0f's
+//! text or as JSON Lines.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -9,18 +10,50 @@ use std::path::Path;
 use p0f_engine::observe::{write_console_block_with, write_log_line_with, Ends};
 use p0f_engine::{Observation, Sink};
 
+use crate::json::JsonRenderer;
 use crate::localtime::local_time;
+
+/// Standard output, and where status lines go: with `--json` standard
+/// output carries only observations (and the summary), so the banner and
+/// the `[+]` lines go to stderr.
+pub struct Console {
+    pub out: BufWriter<io::Stdout>,
+    err: io::Stderr,
+    pub json: bool,
+}
+
+impl Console {
+    pub fn new(json: bool) -> Console {
+        Console {
+            // Not locked: in live mode the capture thread writes to stdout too.
+            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            err: io::stderr(),
+            json,
+        }
+    }
+
+    /// The stream for the banner and status lines.
+    pub fn diag(&mut self) -> &mut dyn Write {
+        if self.json {
+            &mut self.err
+        } else {
+            &mut self.out
+        }
+    }
+}
 
 /// An append-only log file, locked against a second writer.
 pub struct LogFile {
     out: BufWriter<File>,
     stamp: Stamp,
+    json: bool,
 }
 
 impl LogFile {
     /// Opens like p0f: append to an existing regular file (never through a
     /// symlink), or create it with mode 0600; take an exclusive lock.
-    pub fn open(path: &Path) -> Result<LogFile, String> {
+    /// With `json`, each line is a JSON object instead of p0f's log line.
+    pub fn open(path: &Path, json: bool) -> Result<LogFile, String> {
         let shown = path.display();
         let file = match OpenOptions::new()
             .append(true)
@@ -52,6 +85,7 @@ impl LogFile {
         Ok(LogFile {
             out: BufWriter::with_capacity(64 * 1024, file),
             stamp: Stamp::default(),
+            json,
         })
     }
 
@@ -83,16 +117,32 @@ impl Stamp {
 pub struct Output<'a, W: Write> {
     console: &'a mut W,
     log: Option<&'a mut LogFile>,
+    /// Present when the console or the log is JSON.
+    json: Option<JsonOut<'a>>,
     error: Option<io::Error>,
 }
 
+struct JsonOut<'a> {
+    renderer: &'a mut JsonRenderer,
+    console: bool,
+}
+
 impl<'a, W: Write> Output<'a, W> {
+    /// Text on the console; the log as it was opened.
     pub fn new(console: &'a mut W, log: Option<&'a mut LogFile>) -> Self {
         Output {
             console,
             log,
+            json: None,
             error: None,
         }
+    }
+
+    /// Renders JSON with `renderer`, for the log if it is JSON and, with
+    /// `console`, for the console too.
+    pub fn with_json(mut self, renderer: &'a mut JsonRenderer, console: bool) -> Self {
+        self.json = Some(JsonOut { renderer, console });
+        self
     }
 
     pub fn finish(&mut self) -> io::Result<()> {
@@ -106,6 +156,31 @@ impl<'a, W: Write> Output<'a, W> {
         let _ = self.console.flush();
         eprintln!("[!] WARNING: {message}");
     }
+
+    fn write(&mut self, obs: &Observation<'_>) -> io::Result<()> {
+        let log_json = self.log.as_ref().is_some_and(|l| l.json);
+        let console_json = self.json.as_ref().is_some_and(|j| j.console);
+        let line = match self.json.as_mut() {
+            Some(j) if console_json || log_json => Some(j.renderer.line(obs)),
+            _ => None,
+        };
+        // Text renders both ends once for the console and the log.
+        let ends = Ends::of(obs);
+        match line {
+            Some(line) if console_json => self.console.write_all(line)?,
+            _ => write_console_block_with(self.console, obs, &ends)?,
+        }
+        if let Some(log) = self.log.as_deref_mut() {
+            match line {
+                Some(line) if log.json => log.out.write_all(line)?,
+                _ => {
+                    let stamp = log.stamp.get(obs.time);
+                    write_log_line_with(&mut log.out, stamp, obs, &ends)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<W: Write> Sink for Output<'_, W> {
@@ -113,13 +188,7 @@ impl<W: Write> Sink for Output<'_, W> {
         if self.error.is_some() {
             return;
         }
-        let ends = Ends::of(obs);
-        let mut result = write_console_block_with(self.console, obs, &ends);
-        if let (Ok(()), Some(log)) = (&result, self.log.as_deref_mut()) {
-            let stamp = log.stamp.get(obs.time);
-            result = write_log_line_with(&mut log.out, stamp, obs, &ends);
-        }
-        if let Err(e) = result {
+        if let Err(e) = self.write(obs) {
             self.error = Some(e);
         }
     }

@@ -169,6 +169,7 @@ impl Engine {
             srv_port: pk.dport,
         };
         let now = self.now_sec;
+        self.counters.flows_created += 1;
         self.flows
             .push_newest(key, |old| Flow::new(key, client, server, now, pk.seq, old))
     }
@@ -183,6 +184,7 @@ impl Engine {
             self.prune_hosts(sink);
         }
         let now = self.now_sec;
+        self.counters.hosts_created += 1;
         self.hosts.push_newest(addr, |_| Host::new(addr, now))
     }
 
@@ -196,6 +198,7 @@ impl Engine {
         }
         for _ in 0..count {
             let Some(f) = self.flows.oldest() else { break };
+            self.counters.flows_evicted += 1;
             self.destroy_flow(f);
         }
     }
@@ -214,6 +217,7 @@ impl Engine {
         self.prune_flows(true, sink);
         if let Some(h) = self.hosts.oldest() {
             if self.hosts.get(h).use_cnt == 0 {
+                self.counters.hosts_evicted += 1;
                 self.destroy_host(h);
             }
         }

@@ -120,6 +120,7 @@ impl Engine {
         let verdict = Verdict::Signature {
             label: record.map(|r| r.label),
             exact: !generic && !m.fuzzy,
+            fuzzy: m.fuzzy,
             dist: m.dist,
         };
         self.emit_verdict(keyword, f, to_srv, verdict, sink);
@@ -261,7 +262,11 @@ impl Engine {
             "uptime",
             f,
             to_srv,
-            Verdict::Uptime { minutes: up_min },
+            Verdict::Uptime {
+                minutes: up_min,
+                seconds: pk.ts1 / freq,
+                modulo_days: up_mod_days,
+            },
             sink,
         );
     }

@@ -9,7 +9,7 @@ use crate::dispatch::MAX_FLOW_DATA;
 use crate::nat::reason;
 use crate::state::LastResponse;
 use crate::table::Idx;
-use crate::{Engine, Sink};
+use crate::{Engine, Sink, Verdict};
 
 /// Largest believable jump between two servers' Date headers, in seconds.
 const MAX_DATE_DIFF: i64 = 10;
@@ -69,7 +69,7 @@ impl Engine {
         let vocab = &self.http_vocab;
         self.fields
             .push_with("raw_sig", |s| p0f_http::raw_signature(msg, vocab, s));
-        self.emit(
+        self.emit_verdict(
             if to_srv {
                 "http request"
             } else {
@@ -77,6 +77,9 @@ impl Engine {
             },
             f,
             to_srv,
+            Verdict::Http {
+                label: record.map(|r| r.label),
+            },
             sink,
         );
 

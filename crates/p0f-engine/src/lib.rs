@@ -78,6 +78,23 @@ enum LinkOffset {
     Known(usize),
 }
 
+/// How the flow and host tables changed since the engine started (for
+/// metrics; plain counters, read by whoever holds the engine).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TableCounters {
+    /// Every flow created; those neither expired nor evicted nor still
+    /// tracked ended normally (FIN, RST, fingerprinting done).
+    pub flows_created: u64,
+    /// Dropped for their age (`-t`).
+    pub flows_expired: u64,
+    /// Dropped to make room (`-m`).
+    pub flows_evicted: u64,
+    pub hosts_created: u64,
+    /// Forgotten after being idle (`-t`).
+    pub hosts_expired: u64,
+    pub hosts_evicted: u64,
+}
+
 /// The fingerprinting state machine.
 pub struct Engine {
     db: Arc<Database>,
@@ -93,6 +110,7 @@ pub struct Engine {
     flows: List<Key, Flow>,
     fields: FieldBuf,
     http_vocab: p0f_http::Vocabulary,
+    counters: TableCounters,
 }
 
 impl Engine {
@@ -115,6 +133,7 @@ impl Engine {
             flows,
             fields: FieldBuf::default(),
             http_vocab,
+            counters: TableCounters::default(),
         }
     }
 
@@ -125,6 +144,11 @@ impl Engine {
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Flows and hosts created, expired and evicted so far.
+    pub fn table_counters(&self) -> TableCounters {
+        self.counters
     }
 
     /// Hosts currently remembered.
@@ -230,6 +254,7 @@ impl Engine {
         self.last_expiry = now;
         while let Some(f) = self.flows.oldest() {
             if now.wrapping_sub(self.flows.get(f).created) > self.cfg.conn_max_age {
+                self.counters.flows_expired += 1;
                 self.destroy_flow(f);
             } else {
                 break;
@@ -244,6 +269,7 @@ impl Engine {
             }
             cursor = self.hosts.newer(h);
             if host.use_cnt == 0 {
+                self.counters.hosts_expired += 1;
                 self.destroy_host(h);
             }
         }
@@ -284,6 +310,7 @@ impl Engine {
         let obs = Observation {
             kind,
             time: self.now_sec,
+            millis: (self.now_ms % 1000) as u16,
             client: f.key.client,
             client_port: f.key.cli_port,
             server: f.key.server,

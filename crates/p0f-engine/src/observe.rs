@@ -20,6 +20,8 @@ pub struct Observation<'a> {
     pub kind: &'static str,
     /// Packet time, seconds since the epoch (p0f's 32-bit clock).
     pub time: u32,
+    /// The milliseconds within `time` (0-999), for structured output.
+    pub millis: u16,
     /// The side that sent the SYN.
     pub client: HostAddr,
     pub client_port: u16,
@@ -45,11 +47,22 @@ pub enum Verdict {
         label: Option<u32>,
         /// Matched neither generically nor fuzzily.
         exact: bool,
+        /// Matched only with the TTL, window or option checks relaxed.
+        fuzzy: bool,
         /// Network distance (an upper bound for random-TTL tools).
         dist: u8,
     },
+    /// An HTTP request or response: the matched label, an index into
+    /// `Database::labels`.
+    Http { label: Option<u32> },
     /// An uptime estimate.
-    Uptime { minutes: u32 },
+    Uptime {
+        minutes: u32,
+        /// The same estimate to the second.
+        seconds: u32,
+        /// The clock wraps around after this many days.
+        modulo_days: u32,
+    },
 }
 
 /// Where the engine sends what it finds.
@@ -269,6 +282,7 @@ mod tests {
         Observation {
             kind: "mtu",
             time: 0,
+            millis: 0,
             client: HostAddr::v4([127, 0, 0, 1]),
             client_port: 45156,
             server: HostAddr::v4([127, 0, 0, 1]),

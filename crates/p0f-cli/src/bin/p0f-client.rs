@@ -1,5 +1,7 @@
-//! `p0f-client SOCKET ADDR`: asks a running p0f (or p0f-rs) what it knows
-//! about one address and prints it the way p0f's own p0f-client does.
+//! `p0f-client [--json] SOCKET ADDR`: asks a running p0f (or p0f-rs) what
+//! it knows about one address and prints it the way p0f's own p0f-client
+//! does, or (`--json`) as one JSON object described by
+//! `docs/p0f-client.schema.json`.
 //!
 //! Unlike p0f's client, any standard IPv6 notation is accepted (`::1`,
 //! `::ffff:192.0.2.1`), and errors are one line on stderr with exit
@@ -7,6 +9,8 @@
 
 #[path = "../localtime.rs"]
 mod localtime;
+#[path = "../utctime.rs"]
+mod utctime;
 use localtime::local_time;
 
 use std::io::{Read, Write};
@@ -18,12 +22,14 @@ use std::time::Duration;
 use p0f_api::v3::{Query, Response, Status, RESPONSE_LEN};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 || args[1] == "-h" || args[1] == "--help" {
-        eprintln!("Usage: p0f-client /path/to/socket host_ip");
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
+    if args.len() != 2 || args[0] == "-h" || args[0] == "--help" {
+        eprintln!("Usage: p0f-client [--json] /path/to/socket host_ip");
         return ExitCode::from(2);
     }
-    match run(&args[1], &args[2]) {
+    match run(&args[0], &args[1], json) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("[-] ERROR: {e}");
@@ -32,7 +38,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(sock: &str, addr: &str) -> Result<(), String> {
+fn run(sock: &str, addr: &str, json: bool) -> Result<(), String> {
     let ip: IpAddr = addr
         .trim()
         .parse()
@@ -47,7 +53,11 @@ fn run(sock: &str, addr: &str) -> Result<(), String> {
     s.read_exact(&mut buf)
         .map_err(|e| format!("no complete reply from '{sock}': {e}"))?;
     let r = Response::decode(&buf).ok_or("the reply has a bad magic value")?;
-    let out = render(&r).map_err(|e| e.to_string())?;
+    let out = if json {
+        render_json(&r, ip)?
+    } else {
+        render(&r)?
+    };
     print!("{out}");
     Ok(())
 }
@@ -124,4 +134,88 @@ fn render(r: &Response) -> Result<String, String> {
         );
     }
     Ok(o)
+}
+
+/// The reply as one JSON object: the same facts as the text, typed, with
+/// times in RFC 3339 (UTC) and unknown values as null.
+fn render_json(r: &Response, addr: IpAddr) -> Result<String, String> {
+    use serde_json::{json, Value};
+    let status = match r.status {
+        Status::Ok => "ok",
+        Status::NoMatch => "no_match",
+        Status::BadQuery => return Err("p0f did not understand the query (bad query)".into()),
+        Status::Other(c) => return Err(format!("unknown reply status 0x{c:x}")),
+    };
+    let text = |s: String| {
+        if s.is_empty() {
+            Value::Null
+        } else {
+            Value::String(s)
+        }
+    };
+    let time = |t: u32| {
+        if t == 0 {
+            Value::Null
+        } else {
+            Value::String(format!("{}Z", utctime::utc_seconds(t)))
+        }
+    };
+    let mut v = json!({ "status": status, "addr": addr.to_string() });
+    if r.status == Status::Ok {
+        let os = if r.os_name.is_empty() {
+            Value::Null
+        } else {
+            json!({
+                "name": r.os_name.as_string(),
+                "flavor": text(r.os_flavor.as_string()),
+                "generic": r.os_match_q & 2 != 0,
+                "fuzzy": r.os_match_q & 1 != 0,
+            })
+        };
+        let http = if r.http_name.is_empty() {
+            Value::Null
+        } else {
+            json!({
+                "name": r.http_name.as_string(),
+                "flavor": text(r.http_flavor.as_string()),
+                "verdict": match r.bad_sw {
+                    0 => "legit",
+                    1 => "os_mismatch",
+                    _ => "fake",
+                },
+            })
+        };
+        // p0f 3.09b sends 255 for an unknown distance, its documentation -1.
+        let distance = match r.distance {
+            0..=254 => json!(r.distance),
+            _ => Value::Null,
+        };
+        let (uptime, modulo) = if r.uptime_min == 0 {
+            (Value::Null, Value::Null)
+        } else {
+            (json!(u64::from(r.uptime_min) * 60), json!(r.up_mod_days))
+        };
+        let fields = json!({
+            "first_seen": time(r.first_seen),
+            "first_seen_unix": r.first_seen,
+            "last_seen": time(r.last_seen),
+            "last_seen_unix": r.last_seen,
+            "total_conn": r.total_conn,
+            "os": os,
+            "http": http,
+            "link": text(r.link_type.as_string()),
+            "lang": text(r.language.as_string()),
+            "distance": distance,
+            "last_nat": time(r.last_nat),
+            "last_chg": time(r.last_chg),
+            "uptime": uptime,
+            "uptime_modulo_days": modulo,
+        });
+        if let (Value::Object(all), Value::Object(more)) = (&mut v, fields) {
+            all.extend(more);
+        }
+    }
+    let mut line = serde_json::to_string(&v).map_err(|e| e.to_string())?;
+    line.push('\n');
+    Ok(line)
 }

@@ -160,8 +160,14 @@ impl Daemon {
             sock,
             dir,
         };
+        // With --json, status lines go to stderr.
+        let status = if extra.contains(&"--json") {
+            &d.stderr
+        } else {
+            &d.stdout
+        };
         assert!(
-            d.stdout.wait_for("[+] Entered main event loop.", 20),
+            status.wait_for("[+] Entered main event loop.", 20),
             "daemon did not start\nstdout:\n{}\nstderr:\n{}",
             d.stdout.text(),
             d.stderr.text()
