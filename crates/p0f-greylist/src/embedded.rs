@@ -231,4 +231,8 @@ impl Store for Embedded {
     fn kind(&self) -> &'static str {
         "embedded"
     }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
 }

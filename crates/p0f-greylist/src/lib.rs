@@ -72,6 +72,11 @@ pub trait Store: Send + Sync {
 
     /// A short name for logs and metrics (`embedded`, `redis`).
     fn kind(&self) -> &'static str;
+
+    /// Makes everything recorded so far durable (at shutdown).
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// What to do when the store fails or is too slow.
@@ -174,6 +179,11 @@ impl Greylist {
             error,
             on_error: self.on_error,
         }
+    }
+
+    /// Makes everything recorded so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush()
     }
 
     /// Purges expired entries, within the timeout.
