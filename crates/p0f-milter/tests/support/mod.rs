@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use p0f_api::v3;
 
+pub mod greylist;
+
 pub const PORT: u16 = 10025;
 pub const USER: &str = "p0ftest";
 pub const MAILBOX: &str = "/var/mail/p0ftest";
