@@ -340,3 +340,39 @@ fn dead_and_silent_stores_fail_within_the_timeout() {
         hold.abort();
     });
 }
+
+/// Many checks of the same retry at once on the embedded store (they share
+/// the writer's batches): exactly one records the pass.
+#[test]
+fn embedded_concurrent_retries_record_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    rt().block_on(async {
+        let s = Arc::new(Embedded::new(
+            Arc::new(
+                EmbeddedStore::open(&dir.path().join("g.redb"), Duration::from_secs(1)).unwrap(),
+            ),
+            params(),
+        ));
+        let keys = KeyConfig::default();
+        for round in 0..20u64 {
+            let ip: IpAddr = format!("10.9.{round}.1").parse().unwrap();
+            let t = keys.triplet(ip, "x@a.example", "y@b.example");
+            assert_eq!(s.check(&t, 1000, &params()).await.unwrap(), Outcome::New);
+            let tasks: Vec<_> = (0..32)
+                .map(|_| {
+                    let (s, t) = (s.clone(), t.clone());
+                    tokio::spawn(async move { s.check(&t, 1400, &params()).await.unwrap() })
+                })
+                .collect();
+            let mut retried = 0;
+            for h in tasks {
+                match h.await.unwrap() {
+                    Outcome::Retried { .. } => retried += 1,
+                    Outcome::Known => {}
+                    o => panic!("unexpected {o:?}"),
+                }
+            }
+            assert_eq!(retried, 1, "round {round}");
+        }
+    });
+}
