@@ -17,7 +17,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 fn request(c: u64, i: u64) -> String {
-    let h = (c.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F)).rotate_left(17);
+    let h = (c.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+        .rotate_left(17);
     let host = h % 2000;
     let sender = (h >> 16) % 200;
     let rcpt = (h >> 32) % 20;

@@ -96,7 +96,8 @@ impl GreyRule {
             }
         }
         if let Some(u) = self.uptime_below {
-            if !rec.is_some_and(|r| r.uptime.is_some_and(|up| up < u)) {
+            let below = rec.and_then(|r| r.uptime).is_some_and(|up| up < u);
+            if !below {
                 return false;
             }
         }
