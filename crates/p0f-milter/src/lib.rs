@@ -14,6 +14,8 @@
 //! never holds up other connections. See `docs/mail-policy.md` for the
 //! MTA-side settings.
 
+pub mod check;
+pub mod metrics;
 pub mod milter;
 pub mod policyd;
 pub mod server;

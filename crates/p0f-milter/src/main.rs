@@ -49,9 +49,17 @@ struct Args {
     /// Do not ask the MTA for macros during option negotiation.
     #[arg(long)]
     no_request_macros: bool,
-    /// Check the configuration, print a summary and exit.
+    /// Check the configuration, print a summary and exit. Also warns about
+    /// block and greylist patterns that match no OS label of the signature
+    /// database (--signatures, else the built-in one).
     #[arg(long)]
     check: bool,
+    /// The p0f.fp the daemon uses, for --check's pattern warnings.
+    #[arg(long, value_name = "FILE")]
+    signatures: Option<PathBuf>,
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics (and /healthz).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<String>,
 }
 
 fn build(args: &Args) -> Result<p0f_policy::PolicyConfig, ConfigError> {
@@ -117,7 +125,43 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let metrics_addr = match args.metrics.as_deref().map(config::parse_inet).transpose() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("p0f-mailpolicy: configuration error: --metrics: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if args.check {
+        let db = match &args.signatures {
+            Some(p) => match p0f_sigdb::Database::load(p) {
+                Ok(db) => db,
+                Err(e) => {
+                    eprintln!("p0f-mailpolicy: --signatures: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            None => p0f_sigdb::Database::builtin(),
+        };
+        let genres = p0f_milter::check::genres(&db);
+        for w in p0f_milter::check::unmatched_patterns(&cfg, &genres) {
+            eprintln!("p0f-mailpolicy: warning: {w}");
+        }
+        if let Some(g) = &cfg.greylist {
+            println!(
+                "greylisting: {} rule(s), store {}, delay {} s, retry window {} s, max age {} s, auto-whitelist after {}{}",
+                g.rules.len(),
+                match &g.store {
+                    p0f_policy::greylist::StoreConfig::Embedded { path } => format!("embedded ({})", path.display()),
+                    p0f_policy::greylist::StoreConfig::Redis { prefix, .. } => format!("redis (prefix {prefix})"),
+                },
+                g.params.delay,
+                g.params.retry_window,
+                g.params.max_age,
+                g.params.awl_clients,
+                if g.dry_run { ", dry run" } else { "" }
+            );
+        }
         println!(
             "configuration OK: {} p0f instance(s), {} blocking rule(s), {} trusted network(s), headers {}, dry run {}",
             cfg.instances.len(),
@@ -138,14 +182,51 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(run(cfg, !args.no_request_macros))
+    rt.block_on(run(cfg, !args.no_request_macros, metrics_addr))
 }
 
-async fn run(cfg: p0f_policy::PolicyConfig, request_macros: bool) -> ExitCode {
+/// How often expired greylist entries are purged from the embedded store.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
+async fn run(
+    cfg: p0f_policy::PolicyConfig,
+    request_macros: bool,
+    metrics_addr: Option<std::net::SocketAddr>,
+) -> ExitCode {
     let mode = cfg.listen.socket_mode;
     let milters = cfg.listen.milter.clone();
     let policies = cfg.listen.policy.clone();
-    let policy = Policy::new(cfg);
+    let policy = match Policy::open(cfg) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("p0f-mailpolicy: cannot open the greylist store: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut tasks = Vec::new();
+    if let Some(addr) = metrics_addr {
+        match p0f_milter::metrics::bind(addr).await {
+            Ok(l) => tasks.push(tokio::spawn(p0f_milter::metrics::serve(l))),
+            Err(e) => {
+                eprintln!("p0f-mailpolicy: cannot listen on {addr} for metrics: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(g) = policy.greylist().cloned() {
+        info!(store = g.store_kind(), "greylisting on");
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PURGE_EVERY);
+            loop {
+                tick.tick().await;
+                match g.purge().await {
+                    Ok(n) if n > 0 => info!(removed = n, "greylist: expired entries purged"),
+                    Ok(_) => {}
+                    Err(e) => error!(error = %e, "greylist: purge failed"),
+                }
+            }
+        }));
+    }
     let opts = MilterOptions {
         request_macros,
         ..MilterOptions::default()
@@ -169,7 +250,6 @@ async fn run(cfg: p0f_policy::PolicyConfig, request_macros: bool) -> ExitCode {
             }
         }
     }
-    let mut tasks = Vec::new();
     let mut cleanup = Vec::new();
     for (l, kind) in listeners {
         if let server::Listener::Unix(_, p) = &l {
@@ -200,6 +280,11 @@ async fn run(cfg: p0f_policy::PolicyConfig, request_macros: bool) -> ExitCode {
     }
     for p in cleanup {
         let _ = std::fs::remove_file(p);
+    }
+    if let Some(g) = policy.greylist() {
+        if let Err(e) = g.flush() {
+            error!(error = %e, "greylist: final flush failed");
+        }
     }
     ExitCode::SUCCESS
 }

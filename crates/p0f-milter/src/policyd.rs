@@ -8,9 +8,17 @@
 //! * A block is answered `550 5.7.1 OS Blocked` (a plain `REJECT` would give
 //!   554).
 //! * One answer can prepend one header, and `PREPEND` is not honoured at the
-//!   end of the message. So `X-P0F-Genre` is prepended at the first
-//!   accepted recipient of a message and `X-P0F-Link-Type` at DATA; the
-//!   message's `instance` attribute keeps them from repeating per recipient.
+//!   end of the message. The headers a message should get are queued in this
+//!   order: `X-Greylist` (when a recipient passed after a delay),
+//!   `X-P0F-Genre`, `X-P0F-Link-Type`, the karma header; every stage that
+//!   can prepend (MAIL if `check_policy_service` is also in
+//!   `smtpd_sender_restrictions`, each accepted RCPT, DATA) sends the first
+//!   one not sent yet that is known by then. Without greylisting and with
+//!   one recipient that is `X-P0F-Genre` at RCPT and `X-P0F-Link-Type` at
+//!   DATA. The message's `instance` attribute tracks what was sent.
+//! * Greylisting answers `DEFER_IF_PERMIT 4.7.1 text` at RCPT, as postgrey
+//!   does (Postfix sends it as `450 4.7.1`), or, with `deny_late` and for
+//!   the null sender, `450 4.7.1 text` at DATA.
 //! * Forged `X-P0F-*` headers already in the message cannot be removed from
 //!   here: use the milter for that.
 
@@ -18,9 +26,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use p0f_policy::config::SmtpReply;
 use p0f_policy::net::parse_client_addr;
 use p0f_policy::policy::header_value;
-use p0f_policy::{ConnInfo, Lookup, Policy, RcptVerdict, HEADER_GENRE, HEADER_LINK_TYPE};
+use p0f_policy::{
+    ConnInfo, GreyVerdict, Lookup, Policy, RcptContext, RcptVerdict, HEADER_GENRE, HEADER_LINK_TYPE,
+};
+
+use crate::metrics::{self, Action};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
 use tracing::{debug, warn};
@@ -128,9 +141,40 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(
 #[derive(Default)]
 pub struct SharedState {
     lookups: HashMap<(String, String, String), (Instant, Lookup)>,
-    /// instance -> (genre prepended, link type prepended)
-    messages: HashMap<String, (Instant, bool, bool)>,
+    /// instance -> what the message has been given so far
+    messages: HashMap<String, MessageState>,
 }
+
+/// Per-message state, keyed by Postfix's `instance`.
+#[derive(Clone, Debug)]
+struct MessageState {
+    at: Instant,
+    /// Headers already prepended (by name).
+    sent: Vec<&'static str>,
+    /// Longest greylist wait among accepted recipients.
+    grey_waited: Option<u64>,
+    /// A greylist tempfail to give at DATA.
+    late: Option<SmtpReply>,
+}
+
+impl MessageState {
+    fn new() -> MessageState {
+        MessageState {
+            at: Instant::now(),
+            sent: Vec::new(),
+            grey_waited: None,
+            late: None,
+        }
+    }
+}
+
+/// Header names in the order they are prepended (see the module docs).
+const HEADER_ORDER: [&str; 4] = [
+    p0f_policy::HEADER_GREYLIST,
+    HEADER_GENRE,
+    HEADER_LINK_TYPE,
+    "karma",
+];
 
 const MAX_ENTRIES: usize = 10_000;
 const MAX_AGE: Duration = Duration::from_secs(600);
@@ -172,31 +216,64 @@ impl PolicyService {
                 return lk.clone();
             }
         }
+        let start = Instant::now();
         let lk = self.policy.lookup(conn).await;
+        metrics::get().p0f_query(&lk, start.elapsed());
         let mut st = self.state.lock().unwrap();
         prune(&mut st.lookups, |v| v.0);
         st.lookups.insert(key, (Instant::now(), lk.clone()));
         lk
     }
 
-    /// Marks a header as prepended for a message; false if it already was.
-    fn first_time(&self, instance: &str, genre: bool) -> bool {
+    /// Runs `f` on the message's state (a fresh one without `instance`).
+    fn with_message<T>(&self, instance: &str, f: impl FnOnce(&mut MessageState) -> T) -> T {
         if instance.is_empty() {
-            return true;
+            return f(&mut MessageState::new());
         }
         let mut st = self.state.lock().unwrap();
-        prune(&mut st.messages, |v| v.0);
+        prune(&mut st.messages, |v| v.at);
         let e = st
             .messages
             .entry(instance.to_string())
-            .or_insert((Instant::now(), false, false));
-        let flag = if genre { &mut e.1 } else { &mut e.2 };
-        if *flag {
-            false
-        } else {
-            *flag = true;
-            true
-        }
+            .or_insert_with(MessageState::new);
+        f(e)
+    }
+
+    /// The next header to prepend for this message, if any is due.
+    fn next_header(&self, instance: &str, lk: &Lookup) -> String {
+        let headers = self.policy.config().add_headers();
+        let (genre, link) = match &lk.record {
+            Some(r) if headers => (header_value(&r.genre), header_value(&r.link_type)),
+            _ => (String::new(), String::new()),
+        };
+        self.with_message(instance, |m| {
+            let extra = self.policy.extra_headers(lk, m.grey_waited);
+            for slot in HEADER_ORDER {
+                let candidate = match slot {
+                    HEADER_GENRE => {
+                        (!genre.is_empty()).then(|| (HEADER_GENRE.to_string(), genre.clone()))
+                    }
+                    HEADER_LINK_TYPE => {
+                        (!link.is_empty()).then(|| (HEADER_LINK_TYPE.to_string(), link.clone()))
+                    }
+                    p0f_policy::HEADER_GREYLIST => extra
+                        .iter()
+                        .find(|(n, _)| n == p0f_policy::HEADER_GREYLIST)
+                        .cloned(),
+                    _ => extra
+                        .iter()
+                        .find(|(n, _)| n != p0f_policy::HEADER_GREYLIST)
+                        .cloned(),
+                };
+                if let Some((name, value)) = candidate {
+                    if !m.sent.contains(&slot) {
+                        m.sent.push(slot);
+                        return format!("PREPEND {name}: {value}");
+                    }
+                }
+            }
+            "DUNNO".to_string()
+        })
     }
 
     /// The action for one request.
@@ -216,46 +293,82 @@ impl PolicyService {
             server_port: req.get("server_port").and_then(|p| p.parse().ok()),
         };
         let instance = req.get("instance").map(String::as_str).unwrap_or("");
-        let headers = self.policy.config().add_headers();
         match state.as_str() {
+            "MAIL" => {
+                let lk = self.lookup(req, &conn).await;
+                self.next_header(instance, &lk)
+            }
             "RCPT" => {
                 let lk = self.lookup(req, &conn).await;
                 let authenticated = req.get("sasl_username").is_some_and(|u| !u.is_empty());
                 let relay = self.policy.is_relay_client(client, authenticated);
                 let rcpt = req.get("recipient").map(String::as_str).unwrap_or("");
+                let m = metrics::get();
                 match self.policy.check_rcpt(&lk, client, relay, rcpt) {
-                    RcptVerdict::Reject { reply, .. } | RcptVerdict::Tempfail(reply) => {
-                        reply.to_string()
+                    RcptVerdict::Reject { reply, .. } => {
+                        m.decision(Action::Block);
+                        return reply.to_string();
                     }
-                    RcptVerdict::Accept | RcptVerdict::WouldBlock { .. } => {
-                        let genre = lk
-                            .record
-                            .as_ref()
-                            .map(|r| header_value(&r.genre))
-                            .unwrap_or_default();
-                        if headers && !genre.is_empty() && self.first_time(instance, true) {
-                            format!("PREPEND {HEADER_GENRE}: {genre}")
-                        } else {
-                            "DUNNO".into()
-                        }
+                    RcptVerdict::Tempfail(reply) => {
+                        m.decision(Action::Tempfail);
+                        return reply.to_string();
                     }
+                    RcptVerdict::WouldBlock { .. } => m.decision(Action::DryRun),
+                    RcptVerdict::Accept => {}
                 }
+                let ctx = RcptContext {
+                    client,
+                    client_name: req.get("client_name").map(String::as_str),
+                    relay,
+                    sender: req.get("sender").map(String::as_str).unwrap_or(""),
+                    recipient: rcpt,
+                };
+                match self.policy.check_greylist(&lk, &ctx).await {
+                    GreyVerdict::Defer {
+                        reply, late: false, ..
+                    } => {
+                        m.decision(Action::Greylist);
+                        return format!("DEFER_IF_PERMIT {} {}", reply.dsn, reply.text);
+                    }
+                    GreyVerdict::Defer {
+                        reply, late: true, ..
+                    } => {
+                        m.decision(Action::Greylist);
+                        self.with_message(instance, |s| s.late = Some(reply));
+                    }
+                    GreyVerdict::WouldDefer { .. } => m.decision(Action::DryRun),
+                    GreyVerdict::StoreFailed { tempfail, .. } => {
+                        m.store_error(
+                            self.policy
+                                .greylist()
+                                .map(|g| g.store_kind())
+                                .unwrap_or("none"),
+                        );
+                        if let Some(r) = tempfail {
+                            m.decision(Action::Tempfail);
+                            return format!("DEFER_IF_PERMIT {} {}", r.dsn, r.text);
+                        }
+                        m.decision(Action::Accept);
+                    }
+                    GreyVerdict::Pass { outcome, .. } => {
+                        if let p0f_greylist::Outcome::Retried { waited } = outcome {
+                            self.with_message(instance, |s| {
+                                s.grey_waited = Some(s.grey_waited.unwrap_or(0).max(waited))
+                            });
+                        }
+                        m.decision(Action::Accept);
+                    }
+                    GreyVerdict::NotSubject | GreyVerdict::Exempt(_) => m.decision(Action::Accept),
+                }
+                self.next_header(instance, &lk)
             }
             "DATA" => {
-                if !headers {
-                    return "DUNNO".into();
+                if let Some(r) = self.with_message(instance, |s| s.late.take()) {
+                    debug!(client = %client, reply = %r, "greylisted at DATA");
+                    return r.to_string();
                 }
                 let lk = self.lookup(req, &conn).await;
-                let link = lk
-                    .record
-                    .as_ref()
-                    .map(|r| header_value(&r.link_type))
-                    .unwrap_or_default();
-                if !link.is_empty() && self.first_time(instance, false) {
-                    format!("PREPEND {HEADER_LINK_TYPE}: {link}")
-                } else {
-                    "DUNNO".into()
-                }
+                self.next_header(instance, &lk)
             }
             _ => "DUNNO".into(),
         }

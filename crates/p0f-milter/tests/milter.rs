@@ -381,3 +381,119 @@ async fn client_unknown_at_connect_is_asked_again() {
         3
     );
 }
+
+/// Greylisting through the milter: 450 4.7.1 at RCPT on first sight, a
+/// pass after the delay with `X-Greylist` (a forged copy removed), the
+/// null sender and `deny_late` deferred at DATA, karma in its header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greylisting_tempfails_at_rcpt_or_data_and_marks_the_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    fake.set_v3(
+        "192.0.2.9".parse().unwrap(),
+        v3_os("Windows", "7 or 8", "DSL", 0),
+    );
+    let open = |extra: &str, db: &str| {
+        let text = format!(
+            "[greylist]\ndelay = 1\nretry_window = 60\npath = \"{}\"\n{extra}\n[[greylist.rule]]\nos = \"/windows/\"\n",
+            dir.path().join(db).display()
+        );
+        let g = p0f_policy::greylist::config::parse_table(&text, std::path::Path::new("t.toml"))
+            .unwrap()
+            .unwrap();
+        Policy::open(PolicyConfig {
+            instances: parse_plugins_text(
+                &format!("ident/p0f {} smite_os windows", sock.display()),
+                "plugins",
+            )
+            .unwrap(),
+            greylist: Some(g),
+            karma_header: Some("X-P0F-Karma".into()),
+            timeout: Duration::from_millis(500),
+            ..PolicyConfig::default()
+        })
+        .unwrap()
+    };
+    let p = open("", "g.redb");
+    let (mut m, h) = start(p.clone());
+    let (_, protocol, _) = m.negotiate().await;
+    assert_eq!(
+        protocol & proto::P_NODATA,
+        0,
+        "DATA is needed for late tempfails"
+    );
+    m.connect(b'4', "192.0.2.9", 4001, None).await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    let (c, text) = m.recv().await;
+    assert_eq!(c, b'y');
+    assert!(
+        text.starts_with(b"450 4.7.1 Greylisted"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+    let deferred = Instant::now();
+    // The null sender: accepted at RCPT, deferred at DATA.
+    m.send(proto::C_ABORT, b"").await;
+    m.send(proto::C_MAIL, b"<>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_DATA, b"").await;
+    let (c, text) = m.recv().await;
+    assert_eq!(c, b'y');
+    assert!(text.starts_with(b"450 4.7.1 Greylisted"));
+    m.send(proto::C_ABORT, b"").await;
+    // After the delay: passes, X-Greylist replaces the forged one.
+    tokio::time::sleep(Duration::from_millis(1100).saturating_sub(deferred.elapsed())).await;
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_DATA, b"").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_HEADER, &hdr("x-greylist", "forged")).await;
+    m.recv().await;
+    m.send(proto::C_EOH, b"").await;
+    m.recv().await;
+    m.send(proto::C_BODYEOB, b"").await;
+    let mut got = Vec::new();
+    loop {
+        let (c, d) = m.recv().await;
+        if c == b'c' {
+            break;
+        }
+        got.push((c, String::from_utf8_lossy(&d[4..]).replace('\0', "|")));
+    }
+    assert_eq!(got[0], (b'm', "x-greylist||".to_string()), "{got:?}");
+    assert_eq!(got[1].0, b'i');
+    assert!(
+        got[1].1.starts_with("X-Greylist|delayed 1 seconds by p0f-mailpolicy; reason=retried after delay; os=\"Windows 7 or 8\"|"),
+        "{got:?}"
+    );
+    assert_eq!(got[2], (b'i', "X-P0F-Karma|-1|".to_string()));
+    assert_eq!(got[3], (b'i', "X-P0F-Genre|Windows 7 or 8|".to_string()));
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+    drop(p);
+
+    // deny_late: the decision at RCPT, the tempfail at DATA.
+    let p = open("deny_late = true", "late.redb");
+    let (mut m, h) = start(p);
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.9", 4002, None).await;
+    m.recv().await;
+    m.send(proto::C_MAIL, b"<b@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+    assert_eq!(m.recv().await.0, b'c');
+    m.send(proto::C_DATA, b"").await;
+    let (c, text) = m.recv().await;
+    assert_eq!(c, b'y');
+    assert!(text.starts_with(b"450 4.7.1 Greylisted"));
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+}

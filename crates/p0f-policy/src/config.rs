@@ -95,6 +95,8 @@ pub struct BlockRule {
     pub pattern: BlockPattern,
     /// Block only when p0f's match was exact (v3 `os_match_q == 0`).
     pub exact_match_only: bool,
+    /// Block only when the connection's karma is below this.
+    pub karma_below: Option<i32>,
     pub origin: String,
 }
 
@@ -150,6 +152,10 @@ pub struct PolicyConfig {
     /// Each of connect, write and read of one p0f query.
     pub timeout: Duration,
     pub listen: Listen,
+    /// OS-aware greylisting (`[greylist]`, or a qpsmtpd `greylisting` line).
+    pub greylist: Option<crate::greylist::GreylistConfig>,
+    /// Write the connection's karma into this header (e.g. `X-P0F-Karma`).
+    pub karma_header: Option<String>,
 }
 
 impl Default for PolicyConfig {
@@ -177,6 +183,8 @@ impl Default for PolicyConfig {
                 socket_mode: 0o660,
                 ..Listen::default()
             },
+            greylist: None,
+            karma_header: None,
         }
     }
 }
@@ -200,7 +208,7 @@ impl PolicyConfig {
     }
 }
 
-fn compile_regex(src: &str, place: &str, what: &str) -> Result<Regex, ConfigError> {
+pub(crate) fn compile_regex(src: &str, place: &str, what: &str) -> Result<Regex, ConfigError> {
     RegexBuilder::new(src)
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
@@ -238,7 +246,7 @@ fn check_socket(path: &str, place: &str) -> Result<PathBuf, ConfigError> {
     Ok(PathBuf::from(path))
 }
 
-fn parse_bool(v: &str, place: &str, key: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(v: &str, place: &str, key: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "on" => Ok(true),
         "false" | "no" | "0" | "off" => Ok(false),
@@ -372,7 +380,11 @@ pub fn parse_blocked_os(text: &str, file: &str) -> Result<Vec<BlockRule>, Config
     Ok(out)
 }
 
-fn parse_block_pattern(l: &str, place: &str, exact_only: bool) -> Result<BlockRule, ConfigError> {
+pub(crate) fn parse_block_pattern(
+    l: &str,
+    place: &str,
+    exact_only: bool,
+) -> Result<BlockRule, ConfigError> {
     let pattern = if l.len() >= 2 && l.starts_with('/') && l.ends_with('/') {
         let inner = &l[1..l.len() - 1];
         BlockPattern::Regex(compile_regex(inner, place, "blocked OS pattern")?)
@@ -385,6 +397,7 @@ fn parse_block_pattern(l: &str, place: &str, exact_only: bool) -> Result<BlockRu
     Ok(BlockRule {
         pattern,
         exact_match_only: exact_only,
+        karma_below: None,
         origin: place.to_string(),
     })
 }
@@ -443,6 +456,8 @@ struct NativeFile {
     tempfail_dsn: Option<String>,
     tempfail_text: Option<String>,
     listen: Option<NativeListen>,
+    greylist: Option<crate::greylist::config::NativeGreylist>,
+    karma_header: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -462,6 +477,7 @@ struct NativeRule {
     pattern: String,
     #[serde(default)]
     exact_match_only: bool,
+    karma_below: Option<i32>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -483,7 +499,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// Finds the line where `key` is set, for error messages about values.
-fn key_line(text: &str, key: &str) -> usize {
+pub(crate) fn key_line(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| {
             let l = l.trim_start();
@@ -526,7 +542,7 @@ fn check_reply(code: u16, dsn: &str, text: &str, lo: u16, place: &str) -> Result
 }
 
 /// Resolves `p` against the directory of the file that names it.
-fn relative_to(base: &Path, p: &str) -> PathBuf {
+pub(crate) fn relative_to(base: &Path, p: &str) -> PathBuf {
     let pb = PathBuf::from(p);
     if pb.is_absolute() {
         pb
@@ -604,6 +620,8 @@ pub fn parse_native_unvalidated(text: &str, file: &Path) -> Result<PolicyConfig,
             ));
         }
         cfg.instances.extend(found);
+        cfg.greylist =
+            crate::greylist::qpsmtpd::parse_plugins_text(&text, &path.display().to_string())?;
     }
     for (n, b) in raw.blocked_os.iter().enumerate() {
         let place = format!("{}: blocked_os[{n}]", at("blocked_os"));
@@ -618,11 +636,9 @@ pub fn parse_native_unvalidated(text: &str, file: &Path) -> Result<PolicyConfig,
     }
     for (n, r) in raw.block.iter().enumerate() {
         let place = format!("{fname}:[[block]] #{}", n + 1);
-        cfg.rules.push(parse_block_pattern(
-            r.pattern.trim(),
-            &place,
-            r.exact_match_only,
-        )?);
+        let mut rule = parse_block_pattern(r.pattern.trim(), &place, r.exact_match_only)?;
+        rule.karma_below = r.karma_below;
+        cfg.rules.push(rule);
     }
     for (n, t) in raw.trusted_networks.iter().enumerate() {
         let c = t.parse::<Cidr>().map_err(|e| {
@@ -707,6 +723,24 @@ pub fn parse_native_unvalidated(text: &str, file: &Path) -> Result<PolicyConfig,
         400,
         &at("tempfail_code"),
     )?;
+    if let Some(g) = raw.greylist {
+        if cfg.greylist.is_some() {
+            return Err(ConfigError::new(
+                at("greylist"),
+                "[greylist] and a qpsmtpd greylisting line: configure greylisting once",
+            ));
+        }
+        cfg.greylist = crate::greylist::config::build(g, file, text)?;
+    }
+    if let Some(h) = raw.karma_header {
+        if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(ConfigError::new(
+                at("karma_header"),
+                "karma_header must be a header name (letters, digits, -)",
+            ));
+        }
+        cfg.karma_header = Some(h);
+    }
     if let Some(l) = raw.listen {
         for a in l.milter.iter().chain(l.policy.iter()) {
             check_listen(a).map_err(|e| ConfigError::new(format!("{fname}: [listen]"), e))?;
@@ -798,6 +832,17 @@ pub fn load_unvalidated(
             ));
         }
         cfg.instances.extend(found);
+        if let Some(g) =
+            crate::greylist::qpsmtpd::parse_plugins_text(&text, &p.display().to_string())?
+        {
+            if cfg.greylist.is_some() {
+                return Err(ConfigError::new(
+                    g.origin,
+                    "greylisting is configured in the TOML file too: configure it once",
+                ));
+            }
+            cfg.greylist = Some(g);
+        }
     }
     if let Some(p) = blocked_os {
         let text = read_file(p)?;

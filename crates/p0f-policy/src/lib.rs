@@ -53,11 +53,16 @@ pub mod client;
 pub mod config;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fake;
+pub mod greylist;
 pub mod net;
 pub mod policy;
 pub mod record;
 
 pub use client::{Answer, ConnInfo, LookupError};
 pub use config::{ConfigError, FailMode, PolicyConfig, SmtpReply};
-pub use policy::{HeaderPlan, Lookup, Policy, RcptVerdict, HEADER_GENRE, HEADER_LINK_TYPE};
+pub use greylist::decide::GreyVerdict;
+pub use greylist::RcptContext;
+pub use policy::{
+    HeaderPlan, Lookup, Policy, RcptVerdict, HEADER_GENRE, HEADER_GREYLIST, HEADER_LINK_TYPE,
+};
 pub use record::{ApiVersion, Fingerprint};

@@ -13,6 +13,8 @@ use crate::record::{ApiVersion, Fingerprint};
 pub const HEADER_GENRE: &str = "X-P0F-Genre";
 /// The link-type header.
 pub const HEADER_LINK_TYPE: &str = "X-P0F-Link-Type";
+/// The header on mail that passed greylisting after a delay.
+pub const HEADER_GREYLIST: &str = "X-Greylist";
 /// Header values are cut to this length.
 const MAX_HEADER_VALUE: usize = 200;
 
@@ -64,6 +66,7 @@ pub struct HeaderPlan {
 #[derive(Clone, Debug)]
 pub struct Policy {
     cfg: Arc<PolicyConfig>,
+    greylist: Option<p0f_greylist::Greylist>,
 }
 
 /// Makes a p0f string safe as a header value: printable, one line, bounded.
@@ -85,8 +88,29 @@ pub fn header_value(s: &str) -> String {
 }
 
 impl Policy {
+    /// A policy without a greylist store (see [`Policy::open`]).
     pub fn new(cfg: PolicyConfig) -> Policy {
-        Policy { cfg: Arc::new(cfg) }
+        Policy {
+            cfg: Arc::new(cfg),
+            greylist: None,
+        }
+    }
+
+    /// A policy with its greylist store opened, when greylisting is configured.
+    pub fn open(cfg: PolicyConfig) -> Result<Policy, String> {
+        let greylist = match &cfg.greylist {
+            Some(g) => Some(crate::greylist::decide::open(g)?),
+            None => None,
+        };
+        Ok(Policy {
+            cfg: Arc::new(cfg),
+            greylist,
+        })
+    }
+
+    /// The greylist store, when greylisting is configured and opened.
+    pub fn greylist(&self) -> Option<&p0f_greylist::Greylist> {
+        self.greylist.as_ref()
     }
 
     pub fn config(&self) -> &PolicyConfig {
@@ -160,7 +184,7 @@ impl Policy {
     }
 
     /// The first rule that blocks this record, if any.
-    pub fn matching_rule(&self, fp: &Fingerprint) -> Option<String> {
+    pub fn matching_rule(&self, fp: &Fingerprint, karma: i32) -> Option<String> {
         if fp.genre.is_empty() {
             return None;
         }
@@ -171,6 +195,7 @@ impl Policy {
                 r.pattern.matches(&fp.genre)
                     && (!(r.exact_match_only || self.cfg.require_exact_match)
                         || fp.is_exact_match())
+                    && r.karma_below.is_none_or(|k| karma < k)
             })
             .map(|r| r.origin.clone())
     }
@@ -192,7 +217,7 @@ impl Policy {
         let Some(fp) = &lk.record else {
             return RcptVerdict::Accept;
         };
-        let Some(rule) = self.matching_rule(fp) else {
+        let Some(rule) = self.matching_rule(fp, lk.karma) else {
             return RcptVerdict::Accept;
         };
         if self.cfg.dry_run {
@@ -204,6 +229,42 @@ impl Policy {
             reply: self.cfg.reject.clone(),
             rule,
         }
+    }
+
+    /// Headers written besides `X-P0F-Genre` / `X-P0F-Link-Type` (the
+    /// karma header, `X-Greylist`), whose forged copies are removed.
+    pub fn extra_header_names(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.cfg.greylist.as_ref().is_some_and(|g| g.header) {
+            v.push(HEADER_GREYLIST.to_string());
+        }
+        if let Some(h) = &self.cfg.karma_header {
+            v.push(h.clone());
+        }
+        v
+    }
+
+    /// Values for [`Policy::extra_header_names`]: `X-Greylist` when the
+    /// message waited `greylist_waited` seconds, and the karma.
+    pub fn extra_headers(
+        &self,
+        lk: &Lookup,
+        greylist_waited: Option<u64>,
+    ) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if let (Some(w), Some(true)) = (
+            greylist_waited,
+            self.cfg.greylist.as_ref().map(|g| g.header),
+        ) {
+            v.push((
+                HEADER_GREYLIST.to_string(),
+                crate::greylist::decide::header(w, lk),
+            ));
+        }
+        if let Some(h) = &self.cfg.karma_header {
+            v.push((h.clone(), lk.karma.to_string()));
+        }
+        v
     }
 
     /// Header edits for a message (the plugin's `add_headers`). With headers

@@ -12,13 +12,15 @@ pub mod proto;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use p0f_policy::config::SmtpReply;
 use p0f_policy::net::parse_client_addr;
-use p0f_policy::{ConnInfo, Lookup, Policy, RcptVerdict};
+use p0f_policy::{ConnInfo, GreyVerdict, Lookup, Policy, RcptContext, RcptVerdict};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tracing::{debug, info, warn};
 
+use crate::metrics::{self, Action};
 use proto::{Command, ProtoError};
 
 /// Limits and timeouts of one milter connection.
@@ -97,6 +99,16 @@ struct Session {
     counts: HashMap<String, u32>,
     may_add: bool,
     may_change: bool,
+    /// The client's host name from the connect step (`unknown` when none).
+    client_name: Option<String>,
+    /// The envelope sender of the current message.
+    sender: String,
+    /// Longest greylist wait among this message's accepted recipients.
+    grey_waited: Option<u64>,
+    /// A greylist tempfail to give at DATA (deny_late, or the null sender).
+    late_defer: Option<SmtpReply>,
+    /// Lower-cased names of the other headers we write (X-Greylist, karma).
+    extra_names: Vec<String>,
 }
 
 impl Drop for Session {
@@ -122,6 +134,9 @@ impl Session {
     fn reset_message(&mut self) {
         self.forged.clear();
         self.counts.clear();
+        self.sender.clear();
+        self.grey_waited = None;
+        self.late_defer = None;
     }
 
     fn macro_(&self, name: &str) -> Option<&str> {
@@ -155,7 +170,10 @@ impl Session {
         }
     }
 
-    fn on_connect(&mut self, family: u8, port: u16, address: &str) {
+    fn on_connect(&mut self, hostname: &str, family: u8, port: u16, address: &str) {
+        // Postfix passes `[addr]` when the name is not verified.
+        self.client_name =
+            (!hostname.starts_with('[') && !hostname.is_empty()).then(|| hostname.to_string());
         let client = match family {
             b'4' | b'6' => parse_client_addr(address),
             _ => None,
@@ -183,6 +201,7 @@ impl Session {
         self.pending = Some(tokio::spawn(async move {
             let start = tokio::time::Instant::now();
             let mut lk = policy.lookup(&conn).await;
+            metrics::get().p0f_query(&lk, start.elapsed());
             for after in UNKNOWN_CLIENT_RETRIES {
                 // Ask again only when some instance answered "unknown".
                 if lk.record.is_some() || lk.errors.len() >= policy.config().instances.len() {
@@ -190,7 +209,9 @@ impl Session {
                 }
                 tokio::time::sleep_until(start + after).await;
                 debug!(client = %conn.client, "p0f did not know the client yet: asking again");
+                let again = tokio::time::Instant::now();
                 lk = policy.lookup(&conn).await;
+                metrics::get().p0f_query(&lk, again.elapsed());
             }
             lk
         }));
@@ -227,17 +248,93 @@ impl Session {
         };
         let lk = self.lookup().await;
         let relay = self.policy.is_relay_client(conn.client, self.authenticated);
+        let m = metrics::get();
         match self.policy.check_rcpt(&lk, conn.client, relay, &rcpt) {
-            RcptVerdict::Reject { reply, .. } | RcptVerdict::Tempfail(reply) => {
+            RcptVerdict::Reject { reply, .. } => {
+                m.decision(Action::Block);
+                return proto::reply_code(&reply.to_string());
+            }
+            RcptVerdict::Tempfail(reply) => {
+                m.decision(Action::Tempfail);
+                return proto::reply_code(&reply.to_string());
+            }
+            RcptVerdict::WouldBlock { .. } => m.decision(Action::DryRun),
+            RcptVerdict::Accept => {}
+        }
+        let ctx = RcptContext {
+            client: conn.client,
+            client_name: self.client_name.as_deref(),
+            relay,
+            sender: &self.sender,
+            recipient: &rcpt,
+        };
+        match self.policy.check_greylist(&lk, &ctx).await {
+            GreyVerdict::Defer {
+                reply, late: false, ..
+            } => {
+                m.decision(Action::Greylist);
                 proto::reply_code(&reply.to_string())
             }
-            RcptVerdict::Accept | RcptVerdict::WouldBlock { .. } => proto::continue_(),
+            GreyVerdict::Defer {
+                reply, late: true, ..
+            } => {
+                m.decision(Action::Greylist);
+                self.late_defer = Some(reply);
+                proto::continue_()
+            }
+            GreyVerdict::WouldDefer { .. } => {
+                m.decision(Action::DryRun);
+                proto::continue_()
+            }
+            GreyVerdict::StoreFailed { tempfail, .. } => {
+                m.store_error(
+                    self.policy
+                        .greylist()
+                        .map(|g| g.store_kind())
+                        .unwrap_or("none"),
+                );
+                match tempfail {
+                    Some(r) => {
+                        m.decision(Action::Tempfail);
+                        proto::reply_code(&r.to_string())
+                    }
+                    None => {
+                        m.decision(Action::Accept);
+                        proto::continue_()
+                    }
+                }
+            }
+            GreyVerdict::Pass { outcome, .. } => {
+                if let p0f_greylist::Outcome::Retried { waited } = outcome {
+                    self.grey_waited = Some(self.grey_waited.unwrap_or(0).max(waited));
+                }
+                m.decision(Action::Accept);
+                proto::continue_()
+            }
+            GreyVerdict::NotSubject | GreyVerdict::Exempt(_) => {
+                m.decision(Action::Accept);
+                proto::continue_()
+            }
+        }
+    }
+
+    /// At DATA: the greylist tempfail decided at RCPT, if any.
+    fn on_data(&mut self) -> Vec<u8> {
+        match self.late_defer.take() {
+            Some(r) => {
+                info!(peer = %self.peer, reply = %r, "greylisted at DATA");
+                proto::reply_code(&r.to_string())
+            }
+            None => proto::continue_(),
         }
     }
 
     fn on_header(&mut self, name: &str) {
         let lower = name.to_ascii_lowercase();
-        if lower != "x-p0f-genre" && lower != "x-p0f-link-type" {
+        if lower != "x-p0f-genre"
+            && lower != "x-p0f-link-type"
+            && !self.extra_names.contains(&lower)
+        {
             return;
         }
         let n = self.counts.entry(lower).or_insert(0);
@@ -255,7 +352,16 @@ impl Session {
             Lookup::default()
         };
         let plan = self.policy.header_plan(&lk);
-        if plan.remove.is_empty() && plan.add.is_empty() {
+        let extra = if self.conn.is_some() {
+            self.policy.extra_headers(&lk, self.grey_waited)
+        } else {
+            Vec::new()
+        };
+        if plan.remove.is_empty()
+            && plan.add.is_empty()
+            && extra.is_empty()
+            && self.forged.is_empty()
+        {
             out.extend(proto::continue_());
             return out;
         }
@@ -270,10 +376,14 @@ impl Session {
             }
         }
         if self.may_add {
-            for (i, (name, value)) in plan.add.iter().enumerate() {
+            let all = extra
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .chain(plan.add.iter().map(|(n, v)| (*n, v.as_str())));
+            for (i, (name, value)) in all.enumerate() {
                 out.extend(proto::ins_header(i as u32, name, value));
             }
-        } else if !plan.add.is_empty() {
+        } else if !plan.add.is_empty() || !extra.is_empty() {
             warn!(peer = %self.peer, "MTA did not grant header-add rights: no X-P0F headers");
         }
         out.extend(proto::continue_());
@@ -326,7 +436,19 @@ where
         counts: HashMap::new(),
         may_add: false,
         may_change: false,
+        client_name: None,
+        sender: String::new(),
+        grey_waited: None,
+        late_defer: None,
+        extra_names: Vec::new(),
     };
+    s.extra_names = s
+        .policy
+        .extra_header_names()
+        .iter()
+        .map(|n| n.to_ascii_lowercase())
+        .collect();
+    let greylisting = s.policy.config().greylist.is_some();
     loop {
         let Some((cmd, data)) = read_frame(&mut stream, &s.opts).await? else {
             return Ok(());
@@ -354,8 +476,10 @@ where
                     warn!(peer = %s.peer, offered = actions,
                           "MTA offers no header add/change rights; headers will not be edited");
                 }
-                let skip = protocol
-                    & (proto::P_NOHELO | proto::P_NOBODY | proto::P_NOUNKNOWN | proto::P_NODATA);
+                // DATA is needed to give a late greylist tempfail.
+                let no_data = if greylisting { 0 } else { proto::P_NODATA };
+                let skip =
+                    protocol & (proto::P_NOHELO | proto::P_NOBODY | proto::P_NOUNKNOWN | no_data);
                 Some(proto::optneg_reply(
                     version.min(proto::VERSION),
                     granted,
@@ -378,18 +502,20 @@ where
                 None
             }
             Command::Connect {
+                hostname,
                 family,
                 port,
                 address,
-                ..
             } => {
-                s.on_connect(family, port, &address);
+                s.on_connect(&hostname, family, port, &address);
                 Some(proto::continue_())
             }
-            Command::Mail(_) => {
+            Command::Mail(args) => {
                 s.reset_message();
+                s.sender = args.first().cloned().unwrap_or_default();
                 Some(proto::continue_())
             }
+            Command::Data => Some(s.on_data()),
             Command::Rcpt(args) => Some(s.on_rcpt(&args).await),
             Command::Header { name, .. } => {
                 s.on_header(&name);
@@ -409,7 +535,7 @@ where
                 s.reset_connection();
                 None
             }
-            Command::Helo(_) | Command::Data | Command::Eoh | Command::Body | Command::Unknown => {
+            Command::Helo(_) | Command::Eoh | Command::Body | Command::Unknown => {
                 Some(proto::continue_())
             }
         };

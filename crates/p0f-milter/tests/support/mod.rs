@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 
 use p0f_api::v3;
 
+pub mod greylist;
+pub mod mx;
+
 pub const PORT: u16 = 10025;
 pub const USER: &str = "p0ftest";
 pub const MAILBOX: &str = "/var/mail/p0ftest";
@@ -1021,4 +1024,57 @@ pub fn v3_stopped_scenario(tag: &str) {
             && l.contains("connect")),
         "the service logs why it goes on unfingerprinted:\n{log}"
     );
+}
+
+/// The `p0f` binary of crate p0f-cli, built (or brought up to date) with
+/// the same profile and target directory as this test: `cargo test
+/// --workspace` has built it already and this is quick; `cargo test -p
+/// p0f-milter` builds it here. `P0F_BIN` overrides.
+pub fn p0f_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("P0F_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/postfix_live-HASH
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary in target/<profile>/deps")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+    let profile = profile_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let bin = profile_dir.join("p0f");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["build", "-p", "p0f-cli", "--bin", "p0f", "--target-dir"])
+        .arg(&target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null());
+    match profile.as_str() {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    let t = Instant::now();
+    let o = cmd.output().expect("run cargo build for p0f");
+    assert!(
+        o.status.success(),
+        "cargo build -p p0f-cli --bin p0f failed:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(bin.exists(), "{} missing after cargo build", bin.display());
+    eprintln!(
+        "p0f binary: {} (cargo build: {:.1?})",
+        bin.display(),
+        t.elapsed()
+    );
+    bin
 }
