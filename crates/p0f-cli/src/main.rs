@@ -57,7 +57,7 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
     if args.list {
         return daemon::list_interfaces(console);
     }
-    let db = load_database(args.fp_file.as_deref())?;
+    let db = load_database(args.fp_file.as_deref(), args.bug_compat)?;
     let count = db.sig_count();
     let _ = writeln!(
         console,
@@ -65,6 +65,7 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
         if count == 1 { "" } else { "s" },
         match &args.fp_file {
             Some(p) => format!("'{p}'"),
+            None if args.bug_compat => "the built-in p0f 3.09b database".to_string(),
             None => "the built-in database".to_string(),
         }
     );
@@ -133,10 +134,14 @@ fn run(args: &Args, console: &mut impl Write) -> Result<(), String> {
         .map_err(|e| format!("cannot write to standard output: {e}"))
 }
 
-fn load_database(path: Option<&str>) -> Result<Database, String> {
+/// `-f FILE`, else the built-in database: p0f-rs's current one, or with
+/// `--bug-compat` the facts of p0f 3.09b's stock file, so that compatibility
+/// mode gives 3.09b's verdicts without one.
+fn load_database(path: Option<&str>, bug_compat: bool) -> Result<Database, String> {
     match path {
         Some(p) => Database::load(Path::new(p)).map_err(|e| e.to_string()),
-        None => Ok(Database::builtin()),
+        None if bug_compat => Ok(Database::stock_facts()),
+        None => Ok(Database::current()),
     }
 }
 
