@@ -2,8 +2,9 @@
 """Score p0f-rs's SYN verdicts against a labels file.
 
     tools/sigscore.py [--p0f target/release/p0f] [-f DB] [--bug-compat]
-                      CAPTURE LABELS [CAPTURE LABELS ...]
+                      [CAPTURE LABELS ...] [--set SETFILE [--base DIR]]
                       [--floor FAMILY=PCT ...] [--min-precision PCT]
+                      [--precision CLAIM=PCT ...] [--min-macro PCT] [--verbose]
 
 LABELS has one line per labelled client (lines starting with `#` are
 comments):
@@ -23,6 +24,11 @@ is no verdict. ChromeOS is counted with Linux, and macOS with iOS as
 Apple; the macro accuracy is the mean over Windows, Linux, Android and
 Apple. A claim's precision is the share of verdicts of that kind whose
 client really is of that family.
+
+A SETFILE names the capture on each line instead, for labelled SYNs
+spread over many captures (CAPTURE relative to --base):
+
+    CAPTURE CLIENT FAMILY SOURCE...
 
 Exit status 1 when a --floor or --min-precision is not met.
 """
@@ -79,18 +85,28 @@ def right(claim, family):
     return claim == g
 
 
-def read_labels(path):
-    labels = {}
+def label_lines(path, fields):
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
             parts = line.split()
-            if len(parts) < 2:
-                sys.exit("%s:%d: expected 'CLIENT FAMILY SOURCE'" % (path, n))
-            labels[parts[0]] = parts[1]
-    return labels
+            if len(parts) < len(fields) + 1:
+                sys.exit("%s:%d: expected '%s SOURCE'" % (path, n, " ".join(fields)))
+            yield parts
+
+
+def read_labels(path):
+    return {p[0]: p[1] for p in label_lines(path, ["CLIENT", "FAMILY"])}
+
+
+def read_set(path, base):
+    """{capture path: {client: family}} from a SETFILE."""
+    sets = collections.defaultdict(dict)
+    for p in label_lines(path, ["CAPTURE", "CLIENT", "FAMILY"]):
+        sets[os.path.join(base, p[0])][p[1]] = p[2]
+    return sets
 
 
 LINE = re.compile(r"\bmod=syn\|cli=([^|]+)\|srv=[^|]+\|subj=cli\|(?:os|app)=([^|]*)\|")
@@ -124,18 +140,25 @@ def main():
     ap.add_argument("-f", dest="db", help="signature database (default: built in)")
     ap.add_argument("--bug-compat", action="store_true")
     ap.add_argument("--floor", action="append", default=[], metavar="FAMILY=PCT")
-    ap.add_argument("--min-precision", type=float, metavar="PCT")
+    ap.add_argument("--min-precision", type=float, metavar="PCT", help="for every claim")
+    ap.add_argument("--precision", action="append", default=[], metavar="CLAIM=PCT")
     ap.add_argument("--min-macro", type=float, metavar="PCT")
     ap.add_argument("--verbose", action="store_true", help="list every wrong verdict")
-    ap.add_argument("pairs", nargs="+", metavar="CAPTURE LABELS")
+    ap.add_argument("--set", dest="setfile", help="labels that name their captures")
+    ap.add_argument("--base", default="../shared/corpus/dev", help="captures of --set")
+    ap.add_argument("pairs", nargs="*", metavar="CAPTURE LABELS")
     a = ap.parse_args()
     if len(a.pairs) % 2:
         ap.error("captures and labels files come in pairs")
+    if not a.pairs and not a.setfile:
+        ap.error("nothing to score: give CAPTURE LABELS pairs or --set")
     extra = (["-f", a.db] if a.db else []) + (["--bug-compat"] if a.bug_compat else [])
 
-    obs = []  # (true family, claim, verdict text)
-    for cap, lab in zip(a.pairs[::2], a.pairs[1::2]):
-        labels = read_labels(lab)
+    jobs = [(cap, read_labels(lab)) for cap, lab in zip(a.pairs[::2], a.pairs[1::2])]
+    if a.setfile:
+        jobs += sorted(read_set(a.setfile, a.base).items())
+    obs = []  # (true family, claim, verdict text, client)
+    for cap, labels in jobs:
         for client, verdict in run(a.p0f, extra, cap):
             fam = labels.get(client) or labels.get(client.split("/")[0])
             if fam:
@@ -153,12 +176,15 @@ def main():
         v = by_group[g]
         acc[g] = 100.0 * sum(v) / len(v)
         print("  %-9s %6.1f%%  (%d/%d)" % (g, acc[g], sum(v), len(v)))
-    for fam in ("macOS", "iOS", "ChromeOS"):
+    for fam in ("macOS", "iOS"):
         v = [c for f, c, _, _ in obs if f == fam]
         if v:
             alone = sum(c == fam for c in v)
-            print("  %-9s named alone %d/%d, as Apple/Linux family %d/%d" % (
-                fam, alone, len(v), sum(right(c, fam) for c in v), len(v)))
+            apple = sum(right(c, fam) for c in v)
+            print("  %-9s named alone %d/%d, within Apple %d/%d" % (fam, alone, len(v), apple, len(v)))
+    v = [c for f, c, _, _ in obs if f == "ChromeOS"]
+    if v:
+        print("  %-9s called Linux %d/%d (counted in Linux)" % ("ChromeOS", sum(c == "Linux" for c in v), len(v)))
     present = [g for g in FOUR if g in acc]
     macro = sum(acc[g] for g in present) / len(present) if present else 0.0
     print("  macro over %s: %.1f%%" % ("/".join(present), macro))
@@ -198,6 +224,10 @@ def main():
         for c, p in precision.items():
             if c != "other" and p < a.min_precision:
                 failed.append("claim %s precision %.1f%% < %s%%" % (c, p, a.min_precision))
+    for fl in a.precision:
+        c, _, pct = fl.partition("=")
+        if c in precision and precision[c] < float(pct):
+            failed.append("claim %s precision %.1f%% < %s%%" % (c, precision[c], pct))
     for msg in failed:
         print("FLOOR NOT MET: " + msg)
     sys.exit(1 if failed else 0)

@@ -35,8 +35,9 @@ label = Ethernet or modem
 sig = 576
 sig = 1500
 
-; src: [K] RFC 2516 (PPPoE takes 8 bytes of the 1500), [S] for 1452/1454.
-label = PPPoE or DSL
+; src: [K] RFC 2516 (PPPoE, DSL's usual framing, takes 8 bytes of the
+; 1500), [N] lx-pppoe; [S] for 1452/1454. Stock's name is kept.
+label = DSL
 sig = 1492
 sig = 1452
 sig = 1454
@@ -292,9 +293,10 @@ sig = 6:64:0:*:mss*52,10:mss,nop,nop,sok,nop,ws:flow:0
 sig = 6:64:0:*:mss*53,10:mss,nop,nop,sok,nop,ws:flow:0
 sig = 6:64:0:*:mss*54,10:mss,nop,nop,sok,nop,ws:flow:0
 
-; Before 4.19 the SYN window was 20 x MSS. src: [S] (stock "3.11 and
-; newer"); [Z] mss*20 with scale 7: 39 SYNs, 32 Linux or ChromeOS.
-label = s:unix:Linux:3.11-4.18
+; Before 4.19 the SYN window was 20 x MSS; later kernels send it only with
+; the route option initrwnd 20, so stock's name stays. src: [S] (stock
+; "3.11 and newer"); [Z] mss*20 with scale 7: 39 SYNs, 32 Linux or ChromeOS.
+label = s:unix:Linux:3.11 and newer
 sig = *:64:0:*:mss*20,10:mss,sok,ts,nop,ws:df,id+:0
 sig = *:64:0:*:mss*20,7:mss,sok,ts,nop,ws:df,id+:0
 sig = 6:64:0:*:mss*20,7:mss,sok,ts,nop,ws:flow:0
@@ -328,6 +330,14 @@ sig = *:64:0:*:mss*22,0:mss,sok,ts,nop,ws:df,id+:0
 label = s:unix:Linux:2.0
 sig = *:64:0:*:mss*12,0:mss::0
 sig = *:64:0:*:16384,0:mss::0
+
+; src: [S]
+; Loopback on a current kernel: MSS 65495 (IPv4) or 65476 (IPv6), the
+; window one effective MSS, scale 10 (32 MB buffers). src: [N] this
+; machine's loopback (samples/loopback.pcap, and the live tests' daemon).
+label = s:unix:Linux:6.x (loopback)
+sig = 4:64:0:65495:mss*1,10:mss,sok,ts,nop,ws:df,id+:0
+sig = 6:64:0:65476:mss*1,10:mss,sok,ts,nop,ws:flow:0
 
 ; src: [S]
 label = s:unix:Linux:3.x (loopback)
@@ -631,6 +641,11 @@ sig = 6:64:0:*:mss*45,10:mss,sok,ts,nop,ws:flow:0
 sig = 6:64:0:*:mss*45,10:mss,nop,nop,sok,nop,ws:flow:0
 
 
+; src: [N] this machine's loopback, as for the SYN.
+label = s:unix:Linux:6.x (loopback)
+sig = 4:64:0:65495:mss*1,10:mss,sok,ts,nop,ws:df:0
+sig = 6:64:0:65476:mss*1,10:mss,sok,ts,nop,ws:flow:0
+
 ; src: [S] for every entry below.
 label = s:unix:Linux:3.x
 sig = *:64:0:*:mss*10,0:mss:df:0
@@ -791,70 +806,6 @@ sig = 4:64:0:1460:mss*25,0:mss:df,id+:0
 [http:request]
 
 ua_os = Linux,Windows,iOS=[iPad],iOS=[iPhone],Mac OS X,FreeBSD,OpenBSD,NetBSD,Solaris=[SunOS]
-
-; Chromium 156 (headless), and the browsers built on it (Chrome, Edge,
-; Opera, Brave) that keep its header order: Host, Connection,
-; Upgrade-Insecure-Requests, User-Agent, Accept, Accept-Encoding,
-; Accept-Language. src: [N] Debian chromium 156 against nginx; [S] the same
-; order, with Accept-Encoding "sdch" of that time, in stock's "Chrome 51.x
-; or newer".
-label = s:!:Chromium:Chrome, Edge or other
-sys = Windows,@unix
-sig = 1:Host,Connection=[keep-alive],Upgrade-Insecure-Requests=[1],User-Agent,Accept=[text/html],?Referer,Accept-Encoding=[gzip, deflate],?Accept-Language,?Cookie:Accept-Charset,Keep-Alive: Chrom
-
-; Firefox 153 (ESR): User-Agent second, Connection after the Accept
-; headers, then Upgrade-Insecure-Requests and Priority. src: [N] Debian
-; firefox-esr 153 headless; [S] the same leading order in stock's "Firefox
-; 10.x or newer".
-label = s:!:Firefox:recent
-sys = Windows,@unix
-sig = 1:Host,User-Agent,Accept=[text/html],Accept-Language,Accept-Encoding=[gzip, deflate],Connection=[keep-alive],?Referer,?Cookie,Upgrade-Insecure-Requests=[1],?Priority:Accept-Charset,Keep-Alive:Firefox/
-
-; curl 7.x and 8.x put Host before User-Agent (stock p0f's curl entry, from
-; older releases, has them the other way round). src: [N] curl 7.88.1
-; against nginx, Apache, lighttpd and Caddy; [K] curl's request builder
-; (lib/http.c) writes Host, User-Agent, Accept in that order.
-label = s:!:curl:
-sys = @unix,Windows
-sig = 1:Host,User-Agent,Accept=[*/*]:Connection,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:curl/
-
-; src: [N] wget 1.21.3; [S] stock's wget entry (older releases, User-Agent
-; first) is kept below.
-label = s:!:wget:
-sys = @unix,Windows
-sig = 1:Host,User-Agent,Accept=[*/*],Accept-Encoding=[identity],Connection=[Keep-Alive]:Accept-Language,Accept-Charset,Keep-Alive:Wget/
-
-; src: [N] python-requests 2.28.1; [K] requests' default headers
-; (User-Agent, Accept-Encoding, Accept, Connection) after http.client's Host.
-label = s:!:Python:requests
-sys = @unix,Windows
-sig = 1:Host,User-Agent,Accept-Encoding=[gzip, deflate],Accept=[*/*],Connection=[keep-alive]:Accept-Language,Accept-Charset,Keep-Alive:python-requests/
-
-; src: [N] httpx 0.23.3; [K] httpx's default headers (Accept,
-; Accept-Encoding, Connection, User-Agent).
-label = s:!:Python:httpx
-sys = @unix,Windows
-sig = 1:Host,Accept=[*/*],Accept-Encoding,Connection=[keep-alive],User-Agent:Accept-Language,Accept-Charset,Keep-Alive:python-httpx/
-
-; src: [N] Python 3.11 urllib (User-Agent before Connection, unlike the
-; Python 2 order of stock's entry, kept below).
-label = s:!:Python:urllib
-sys = @unix,Windows
-sig = 1:Accept-Encoding=[identity],Host,User-Agent,Connection=[close]:Accept,Accept-Language,Accept-Charset,Keep-Alive:Python-urllib/
-
-; src: [N] Go 1.19 net/http default client; [K] net/http writes Host,
-; User-Agent, then Accept-Encoding: gzip when it may decompress.
-label = s:!:Go:net/http
-sys = @unix,Windows
-sig = 1:Host,User-Agent,Accept-Encoding=[gzip]:Connection,Accept,Accept-Language,Accept-Charset,Keep-Alive:Go-http-client/
-
-; src: [N] OpenJDK 17 java.net.http.HttpClient over HTTP/1.1 (it sends
-; Content-Length: 0 first on a GET).
-label = s:!:Java:HttpClient
-sys = @unix,@win
-sig = 1:Content-Length=[0],Host,User-Agent:Connection,Accept,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:Java-http-client/
-
-
 
 ; src: [S] for every entry below.
 label = s:!:Firefox:2.x
@@ -1181,30 +1132,67 @@ sig = 1:Host,User-Agent,Accept=[*/*],Accept-Encoding=[gzip],Accept-Language:Conn
 ; ------------------------------------------------------------------------
 ; HTTP response signatures: the server program.
 ; ------------------------------------------------------------------------
+
+; Chromium 156 (headless), and the browsers built on it (Chrome, Edge,
+; Opera, Brave) that keep its header order: Host, Connection,
+; Upgrade-Insecure-Requests, User-Agent, Accept, Accept-Encoding,
+; Accept-Language. src: [N] Debian chromium 156 against nginx; [S] the same
+; order, with Accept-Encoding "sdch" of that time, in stock's "Chrome 51.x
+; or newer".
+label = s:!:Chromium:Chrome, Edge or other
+sys = Windows,@unix
+sig = 1:Host,Connection=[keep-alive],Upgrade-Insecure-Requests=[1],User-Agent,Accept=[text/html],?Referer,Accept-Encoding=[gzip, deflate],?Accept-Language,?Cookie:Accept-Charset,Keep-Alive: Chrom
+
+; Firefox needs no new entry: [N] Debian firefox-esr 153 headless matches
+; stock's "Firefox 10.x or newer" above.
+
+; curl 7.x and 8.x put Host before User-Agent (stock p0f's curl entry, from
+; older releases, has them the other way round). src: [N] curl 7.88.1
+; against nginx, Apache, lighttpd and Caddy; [K] curl's request builder
+; (lib/http.c) writes Host, User-Agent, Accept in that order.
+label = s:!:curl:
+sys = @unix,Windows
+sig = 1:Host,User-Agent,Accept=[*/*]:Connection,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:curl/
+
+; src: [N] wget 1.21.3; [S] stock's wget entry (older releases, User-Agent
+; first) is kept below.
+label = s:!:wget:
+sys = @unix,Windows
+sig = 1:Host,User-Agent,Accept=[*/*],Accept-Encoding=[identity],Connection=[Keep-Alive]:Accept-Language,Accept-Charset,Keep-Alive:Wget/
+
+; src: [N] python-requests 2.28.1; [K] requests' default headers
+; (User-Agent, Accept-Encoding, Accept, Connection) after http.client's Host.
+label = s:!:Python:requests
+sys = @unix,Windows
+sig = 1:Host,User-Agent,Accept-Encoding=[gzip, deflate],Accept=[*/*],Connection=[keep-alive]:Accept-Language,Accept-Charset,Keep-Alive:python-requests/
+
+; src: [N] httpx 0.23.3; [K] httpx's default headers (Accept,
+; Accept-Encoding, Connection, User-Agent).
+label = s:!:Python:httpx
+sys = @unix,Windows
+sig = 1:Host,Accept=[*/*],Accept-Encoding,Connection=[keep-alive],User-Agent:Accept-Language,Accept-Charset,Keep-Alive:python-httpx/
+
+; src: [N] Python 3.11 urllib (User-Agent before Connection, unlike the
+; Python 2 order of stock's entry, kept below).
+label = s:!:Python:urllib
+sys = @unix,Windows
+sig = 1:Accept-Encoding=[identity],Host,User-Agent,Connection=[close]:Accept,Accept-Language,Accept-Charset,Keep-Alive:Python-urllib/
+
+; src: [N] Go 1.19 net/http default client; [K] net/http writes Host,
+; User-Agent, then Accept-Encoding: gzip when it may decompress.
+label = s:!:Go:net/http
+sys = @unix,Windows
+sig = 1:Host,User-Agent,Accept-Encoding=[gzip]:Connection,Accept,Accept-Language,Accept-Charset,Keep-Alive:Go-http-client/
+
+; src: [N] OpenJDK 17 java.net.http.HttpClient over HTTP/1.1 (it sends
+; Content-Length: 0 first on a GET).
+label = s:!:Java:HttpClient
+sys = @unix,@win
+sig = 1:Content-Length=[0],Host,User-Agent:Connection,Accept,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:Java-http-client/
+
+
+
 [http:response]
-
-; src: [N] nginx 1.22.1 serving a file with keep-alive and with close;
-; [S] stock's nginx 1.x order (Server, Date, Content-Type first).
-label = s:!:nginx:1.x
-sys = @unix
-sig = 1:Server,Date,Content-Type,?Content-Length,?Last-Modified,Connection,?ETag,Accept-Ranges=[bytes]:Keep-Alive:nginx/
-
-; src: [N] Caddy 2.6.2 file server; [K] Caddy sets Server: Caddy.
-label = s:!:Caddy:2.x
-sys = @unix,Windows
-sig = 1:Accept-Ranges=[bytes],?Content-Length,Content-Type,?Etag,?Last-Modified,Server,Date:Connection,Keep-Alive:Caddy
-
-; src: [N] Apache 2.4 (Debian) error page; [S] stock's Apache 2.x order.
-label = s:!:Apache:2.4
-sys = @unix,Windows
-sig = 1:Date,Server,?Content-Length,Content-Type:Connection,Keep-Alive,Accept-Ranges:Apache
-
-; src: [N] lighttpd 1.4.69 error page; [S] stock's lighttpd 1.x entries
-; (Content-Type first, Date and Server last).
-label = s:!:lighttpd:1.4
-sys = @unix
-sig = 1:Content-Type,?Content-Length,Date,Server:Connection,Keep-Alive,Accept-Ranges:lighttpd/
-
 
 ; src: [S] for every entry below.
 label = s:!:Apache:2.x
@@ -1257,3 +1245,23 @@ sys = Linux
 sig = *:Content-Type,X-Content-Type-Options=[nosniff],Date,Server=[sffe]:Connection,Accept-Ranges,Keep-Alive,Connection:
 sig = *:Date,Content-Type,Server=[gws]:Connection,Accept-Ranges,Keep-Alive:
 sig = *:Content-Type,X-Content-Type-Options=[nosniff],Server=[GSE]:Connection,Accept-Ranges,Keep-Alive:
+
+; src: [N] nginx 1.22.1 serving a file with keep-alive and with close;
+; [S] stock's nginx 1.x order (Server, Date, Content-Type first).
+label = s:!:nginx:1.x
+sys = @unix
+sig = 1:Server,Date,Content-Type,?Content-Length,?Last-Modified,Connection,?ETag,Accept-Ranges=[bytes]:Keep-Alive:nginx/
+
+; src: [N] Caddy 2.6.2 file server; [K] Caddy sets Server: Caddy.
+label = s:!:Caddy:2.x
+sys = @unix,Windows
+sig = 1:Accept-Ranges=[bytes],?Content-Length,Content-Type,?Etag,?Last-Modified,Server,Date:Connection,Keep-Alive:Caddy
+
+; Apache 2.4 needs no entry of its own: [N] Apache 2.4.71 (Debian) matches
+; stock's "Apache 2.x" above (the loader rejects a 2.4 entry as covered).
+
+; src: [N] lighttpd 1.4.69 error page; [S] stock's lighttpd 1.x entries
+; (Content-Type first, Date and Server last).
+label = s:!:lighttpd:1.4
+sys = @unix
+sig = 1:Content-Type,?Content-Length,Date,Server:Connection,Keep-Alive,Accept-Ranges:lighttpd/
