@@ -47,7 +47,7 @@ fn own_captures_get_their_family() {
         "100",
     ]);
     let text = score(&args);
-    assert!(text.contains("SYNs scored: 32"), "{text}");
+    assert!(text.contains("SYNs scored: 37"), "{text}");
 }
 
 #[test]

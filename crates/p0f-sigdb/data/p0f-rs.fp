@@ -126,7 +126,7 @@ sig = 16436
 ; 16 MB gives 9), which varies with device and network: 6 to 12 in [Z].
 ; [N] an-lte, an-16m, an-wifi profiles reproduce 65535 with scales 8, 9, 7.
 ; Where 65535 comes from a desktop Linux (a tuned tcp_rmem) the verdict is
-; wrong; in [Z] that was 1 Linux SYN in 1417 with TTL 64.
+; wrong; in all of [Z] that was 1 Linux SYN in 1417 with TTL 64.
 
 ; src: [Z] 65535 with scale 6: 26+ SYNs, 7: 59, 8: 206, 9: 207, 10: 157,
 ; 12: 42, all labelled Android; [N] scales 7, 8, 9; [K] as above.
@@ -186,9 +186,10 @@ sig = *:64:0:*:mss*44,3:mss,sok,ts,nop,ws:df,id+:0
 ; initial rmem to 128KB and SYN rwin to around 64KB", 2018): the SYN offers
 ; the largest MSS multiple up to 65535 (64240 for MSS 1460, 64800 for the
 ; IPv6 MSS 1440). With the older 6 MB buffer maximum the scale is 7.
-; src: [Z] mss*44 with scale 7: 100 SYNs, 70 Linux or ChromeOS, the rest
-; other systems behind Linux proxies; [N] lx-6mb over IPv4 and IPv6. The ID-less form (DF, IP ID 0) is kept
-; only for MSS 1460, where [Z] has it (17 SYNs, 10 Linux or ChromeOS).
+; src: [Z] mss*44 with scale 7: 100 SYNs, 80 Linux or ChromeOS, the rest
+; other systems behind Linux proxies; [N] lx-6mb over IPv4 and IPv6.
+; The ID-less form (DF, IP ID 0) is kept only for 44 x MSS, where [Z] has
+; it (13 SYNs, 10 Linux or ChromeOS).
 label = s:unix:Linux:4.19 or newer
 sig = 4:64:0:*:mss*44,7:mss,sok,ts,nop,ws:df:0
 sig = 4:64:0:*:mss*44,7:mss,sok,ts,nop,ws:df,id+:0
@@ -416,8 +417,8 @@ sig = 4:128:0:*:mss*44,8:mss,nop,ws,nop,nop,sok:df:0
 ; Timestamps switched on (netsh int tcp set global timestamps=enabled).
 ; src: [Z] 18 SYNs (TTL 128 and 64), all Windows.
 sig = *:128:0:*:mss*44,8:mss,nop,ws,sok,ts:df,id+:0
-; Window scaling off. src: [Z] mss*44 with no scale option: 25 SYNs with
-; TTL 128 and 8 with TTL 64, 32 of them Windows.
+; Window scaling off. src: [Z] mss*44 with no scale option: 26 SYNs with
+; TTL 128 and 8 with TTL 64, 33 of them Windows.
 sig = *:128:0:*:mss*44,0:mss,nop,nop,sok:df,id+:0
 
 ; src: [S]
@@ -512,9 +513,10 @@ label = s:unix:FreeBSD:8.x
 sig = *:64:0:*:65535,3:mss,nop,ws,sok,ts:df,id+:0
 
 ; p0f 3.09b's generic FreeBSD entry (65535 with any scale) is left out:
-; [Z] has 103 SYNs in this layout with scales 4, 5, 9 and 12 from every
-; family (proxies and VPN exits), and all 80 FreeBSD verdicts stock gave on
-; the build half were wrong. They now match nothing.
+; the [Z] build half has 197 SYNs in this layout from every family
+; (proxies and VPN exits), 80 with 65535 and scales 12, 9, 5 or 4, and all
+; 80 FreeBSD verdicts stock gave there were wrong. They now match nothing
+; (3 with scale 6 still get the entry above).
 
 ; src: [S]
 label = s:unix:OpenBSD:3.x

@@ -2,10 +2,7 @@
 //! v3 API, every entry names its sources, and the stack facts it was
 //! written for give the verdicts it promises.
 
-mod util;
-
 use p0f_sigdb::*;
-use util::*;
 
 fn current() -> Database {
     Database::parse(CURRENT_FP, CURRENT_SOURCE).unwrap_or_else(|e| panic!("{e}"))
