@@ -1186,8 +1186,9 @@ label = s:!:Go:net/http
 sys = @unix,Windows
 sig = 1:Host,User-Agent,Accept-Encoding=[gzip]:Connection,Accept,Accept-Language,Accept-Charset,Keep-Alive:Go-http-client/
 
-; src: [N] OpenJDK 17 java.net.http.HttpClient over HTTP/1.1 (it sends
-; Content-Length: 0 first on a GET).
+; src: [N] OpenJDK 17 java.net.http.HttpClient over HTTP/1.1. It sends
+; Content-Length: 0 first on a GET, which OpenJDK later stopped doing
+; (bug JDK-8283544), so newer JDKs may not match this entry.
 label = s:!:Java:HttpClient
 sys = @unix,@win
 sig = 1:Content-Length=[0],Host,User-Agent:Connection,Accept,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:Java-http-client/
