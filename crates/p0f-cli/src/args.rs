@@ -24,8 +24,10 @@ FILTER is an optional tcpdump-style expression (see 'man pcap-filter') that
 narrows what is looked at, e.g. 'dst port 25'. It needs the libpcap runtime
 (Debian package libpcap0.8); without a filter no libpcap is needed.
 
-Without -f, the signature database built into this program is used; it
-holds the same signatures as p0f 3.09b's stock p0f.fp.
+Without -f, the signature database built into this program is used:
+p0f-rs's current one (Windows 10/11, Linux 4.19-6.x, Android, macOS or
+iOS, current HTTP clients and servers; see docs/signatures.md), or with
+--bug-compat the same signatures as p0f 3.09b's stock p0f.fp.
 
 --json writes one JSON object per observation to standard output (the
 banner and status lines go to stderr); --log-format json does the same

@@ -64,7 +64,7 @@ fn run(args: &Args, console: &mut Console) -> Result<(), String> {
     if args.list {
         return daemon::list_interfaces(console.diag());
     }
-    let db = load_database(args.fp_file.as_deref())?;
+    let db = load_database(args.fp_file.as_deref(), args.bug_compat)?;
     let count = db.sig_count();
     let _ = writeln!(
         console.diag(),
@@ -72,6 +72,7 @@ fn run(args: &Args, console: &mut Console) -> Result<(), String> {
         if count == 1 { "" } else { "s" },
         match &args.fp_file {
             Some(p) => format!("'{p}'"),
+            None if args.bug_compat => "the built-in p0f 3.09b database".to_string(),
             None => "the built-in database".to_string(),
         }
     );
@@ -178,10 +179,14 @@ fn open_capture_file(path: &str) -> Result<(CaptureFile, Option<std::fs::File>),
     Ok((capture, handle))
 }
 
-fn load_database(path: Option<&str>) -> Result<Database, String> {
+/// `-f FILE`, else the built-in database: p0f-rs's current one, or with
+/// `--bug-compat` the facts of p0f 3.09b's stock file, so that compatibility
+/// mode gives 3.09b's verdicts without one.
+fn load_database(path: Option<&str>, bug_compat: bool) -> Result<Database, String> {
     match path {
         Some(p) => Database::load(Path::new(p)).map_err(|e| e.to_string()),
-        None => Ok(Database::builtin()),
+        None if bug_compat => Ok(Database::stock_facts()),
+        None => Ok(Database::current()),
     }
 }
 

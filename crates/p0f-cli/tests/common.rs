@@ -18,6 +18,11 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
+/// The built-in copy of p0f 3.09b's facts, as a file `-f` can load.
+pub fn stock_facts() -> PathBuf {
+    repo().join("crates/p0f-sigdb/data/stock-3.09b.fp")
+}
+
 /// The shared data folder (`$P0F_SHARED`, or `../shared` beside the repo),
 /// or None with a note when it is absent.
 pub fn shared() -> Option<PathBuf> {

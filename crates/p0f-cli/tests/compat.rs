@@ -102,8 +102,11 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn tagged_frames_are_fingerprinted_unless_bug_compatible() {
     let samples = common::repo().join("samples");
-    let fixed = common::run_in(&samples, &["-r", "vlan.pcap"]);
-    let compat = common::run_in(&samples, &["--bug-compat", "-r", "vlan.pcap"]);
+    // The same signatures in both modes, so that only the fix differs.
+    let stock = common::stock_facts();
+    let stock = stock.to_str().unwrap();
+    let fixed = common::run_in(&samples, &["-f", stock, "-r", "vlan.pcap"]);
+    let compat = common::run_in(&samples, &["--bug-compat", "-f", stock, "-r", "vlan.pcap"]);
     let fixed_blocks = common::blocks(&String::from_utf8_lossy(&fixed.stdout));
     let compat_blocks = common::blocks(&String::from_utf8_lossy(&compat.stdout));
     let syns = |b: &[String], port: &str| {
@@ -140,12 +143,48 @@ fn tagged_frames_are_fingerprinted_unless_bug_compatible() {
 }
 
 #[test]
+fn without_f_bug_compat_uses_the_stock_facts() {
+    // --bug-compat alone gives p0f 3.09b's verdicts: the same output as with
+    // p0f's own file, which is what the corpus comparison runs.
+    let samples = common::repo().join("samples");
+    let stock = common::stock_facts();
+    let builtin = common::run_in(&samples, &["--bug-compat", "-r", "loopback.pcap"]);
+    let file = common::run_in(
+        &samples,
+        &[
+            "--bug-compat",
+            "-f",
+            stock.to_str().unwrap(),
+            "-r",
+            "loopback.pcap",
+        ],
+    );
+    let text = String::from_utf8_lossy(&builtin.stdout);
+    assert!(text.contains("[+] Loaded 322 signatures from the built-in p0f 3.09b database."));
+    assert_eq!(
+        common::blocks(&text),
+        common::blocks(&String::from_utf8_lossy(&file.stdout))
+    );
+    assert!(text.contains("| os       = Linux 2.2.x-3.x\n"), "{text}");
+}
+
+#[test]
 fn sample_capture_runs_with_the_built_in_database() {
     let samples = common::repo().join("samples");
     let out = common::run_in(&samples, &["-r", "loopback.pcap"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("[+] Loaded 322 signatures from the built-in database."));
+    let count = p0f_sigdb::Database::current().sig_count();
+    assert!(
+        text.contains(&format!(
+            "[+] Loaded {count} signatures from the built-in database."
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Linux 3.11 and newer"),
+        "the default is p0f-rs's database"
+    );
     let blocks = common::blocks(&text);
     for kind in [
         "syn",
@@ -164,15 +203,15 @@ fn sample_capture_runs_with_the_built_in_database() {
 }
 
 /// Runs both modes on a sample capture: (fixed blocks, compat blocks, compat stderr).
+/// Without a database of its own, both runs use the stock facts, so that
+/// only the fixes differ.
 fn both_modes(capture: &str, db: Option<&str>) -> (Vec<String>, Vec<String>, String) {
     let samples = common::repo().join("samples");
-    let mut args = vec!["-r", capture];
-    if let Some(db) = db {
-        args.extend(["-f", db]);
-    }
+    let stock = common::stock_facts();
+    let db = db.unwrap_or_else(|| stock.to_str().unwrap());
+    let args = vec!["-r", capture, "-f", db];
     let fixed = common::run_in(&samples, &args);
-    args.insert(0, "--bug-compat");
-    let compat = common::run_in(&samples, &args);
+    let compat = common::run_in(&samples, &[&["--bug-compat"], &args[..]].concat());
     assert!(fixed.status.success() && compat.status.success());
     (
         common::blocks(&String::from_utf8_lossy(&fixed.stdout)),

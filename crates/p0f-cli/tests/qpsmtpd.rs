@@ -155,10 +155,14 @@ fn qpsmtpd_ident_p0f_v3_and_v2() {
     );
     assert!(log_has("ident::p0f: pass, query ok"), "{}", qlog.text());
     // The plugin's LOGINFO line: "os_name os_flavor" from our reply.
-    assert!(log_has("ident::p0f: Linux 2.2.x-3.x"), "{}", qlog.text());
+    assert!(
+        log_has("ident::p0f: Linux 6.x (loopback)"),
+        "{}",
+        qlog.text()
+    );
     // The v2 instance: a per-connection answer, "genre (detail)".
     assert!(
-        log_has("ident::p0f_3a2: Linux (2.2.x-3.x)"),
+        log_has("ident::p0f_3a2: Linux (6.x (loopback))"),
         "{}",
         qlog.text()
     );

@@ -141,7 +141,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
-            None => p0f_sigdb::Database::builtin(),
+            None => p0f_sigdb::Database::current(),
         };
         let genres = p0f_milter::check::genres(&db);
         for w in p0f_milter::check::unmatched_patterns(&cfg, &genres) {

@@ -1,20 +1,47 @@
-//! The database compiled into the crate.
+//! The databases compiled into the crate.
+//!
+//! Two are built in, because p0f-rs promises two things at once: current
+//! verdicts by default, and p0f 3.09b's verdicts to the byte under
+//! `--bug-compat`. [`Database::current`] is p0f-rs's own database
+//! (`data/p0f-rs.fp`), written from labelled observations, vendor defaults
+//! and our own captures, each entry naming its sources.
+//! [`Database::stock_facts`] holds the facts of p0f 3.09b's stock `p0f.fp`
+//! (`data/stock-3.09b.fp`), in the same order, so that matching gives
+//! exactly p0f's results.
 
 use crate::types::Database;
 
-/// Text of the built-in database (`data/p0f-rs.fp`).
-pub const BUILTIN_FP: &[u8] = include_bytes!("../data/p0f-rs.fp");
+/// Text of p0f-rs's own database (`data/p0f-rs.fp`), the default.
+pub const CURRENT_FP: &[u8] = include_bytes!("../data/p0f-rs.fp");
 
-/// Name the built-in database carries in error messages.
-pub const BUILTIN_SOURCE: &str = "<built-in p0f-rs.fp>";
+/// Name the default database carries in error messages.
+pub const CURRENT_SOURCE: &str = "<built-in p0f-rs.fp>";
+
+/// Text of the database with p0f 3.09b's stock facts (`data/stock-3.09b.fp`).
+pub const BUILTIN_FP: &[u8] = include_bytes!("../data/stock-3.09b.fp");
+
+/// Name the stock-facts database carries in error messages.
+pub const BUILTIN_SOURCE: &str = "<built-in stock-3.09b.fp>";
 
 impl Database {
-    /// The built-in database: the facts of p0f 3.09b's stock `p0f.fp`.
+    /// p0f-rs's current database: the default when no `-f` is given.
     ///
     /// Its text is fixed at compile time and covered by tests, so parsing it
     /// cannot fail in practice; should it ever, an empty database is returned
     /// rather than panicking.
-    pub fn builtin() -> Database {
+    pub fn current() -> Database {
+        Database::parse(CURRENT_FP, CURRENT_SOURCE).unwrap_or_default()
+    }
+
+    /// The facts of p0f 3.09b's stock database, for `--bug-compat` without
+    /// `-f` and for tests that compare with p0f 3.09b's own output.
+    pub fn stock_facts() -> Database {
         Database::parse(BUILTIN_FP, BUILTIN_SOURCE).unwrap_or_default()
+    }
+
+    /// The same as [`Database::stock_facts`]. Tests across the workspace
+    /// compare against p0f 3.09b's recorded output and use this name.
+    pub fn builtin() -> Database {
+        Database::stock_facts()
     }
 }

@@ -27,7 +27,9 @@
 //!   load-time check that a new signature is not already covered.
 //! * HTTP matching lives in the HTTP crate; this crate parses HTTP signatures
 //!   and performs their load-time duplicate check.
-//! * [`Database::builtin`] carries the facts of p0f 3.09b's stock database.
+//! * [`Database::current`] is p0f-rs's own database, the default;
+//!   [`Database::stock_facts`] carries the facts of p0f 3.09b's stock
+//!   database for `--bug-compat` (see `builtin.rs`).
 
 mod builtin;
 mod error;
@@ -35,7 +37,7 @@ mod parse;
 pub mod tcp_match;
 mod types;
 
-pub use builtin::{BUILTIN_FP, BUILTIN_SOURCE};
+pub use builtin::{BUILTIN_FP, BUILTIN_SOURCE, CURRENT_FP, CURRENT_SOURCE};
 pub use error::DbError;
 pub use tcp_match::{
     classify_window, guess_dist, win_multi, TcpIndex, TcpMatch, TcpObserved, WindowKind, MAX_DIST,

@@ -3,8 +3,12 @@
 use p0f_sigdb::*;
 use proptest::prelude::*;
 
+/// Lines of both built-in databases, as material for mutated files.
 fn builtin_lines() -> Vec<&'static [u8]> {
-    BUILTIN_FP.split(|&c| c == b'\n').collect()
+    BUILTIN_FP
+        .split(|&c| c == b'\n')
+        .chain(CURRENT_FP.split(|&c| c == b'\n'))
+        .collect()
 }
 
 /// Characters that matter to the grammar, to reach deeper parser states.
@@ -90,19 +94,21 @@ proptest! {
         tot_hdr in any::<u16>(), ts1 in any::<u32>(), syn_mss in any::<u16>(),
         response in any::<bool>(),
     ) {
-        static DB: std::sync::OnceLock<Database> = std::sync::OnceLock::new();
-        let db = DB.get_or_init(Database::builtin);
+        static DBS: std::sync::OnceLock<[Database; 2]> = std::sync::OnceLock::new();
+        let dbs = DBS.get_or_init(|| [Database::stock_facts(), Database::current()]);
         let mut layout = OptLayout::new();
         for k in kinds { layout.push(k); }
         let obs = TcpObserved {
             ver, ttl, ip_opt_len: olen, mss, win, wscale, layout, eol_pad,
             quirks: Quirks(quirks), has_payload: payload, tot_hdr, ts1,
         };
-        let m = db.match_tcp(response, &obs, syn_mss);
-        if let Some(r) = m.record {
-            let list = if response { &db.tcp_response } else { &db.tcp_request };
-            prop_assert!((r as usize) < list.len());
-            prop_assert_eq!(list[r as usize].sig.layout, layout);
+        for db in dbs {
+            let m = db.match_tcp(response, &obs, syn_mss);
+            if let Some(r) = m.record {
+                let list = if response { &db.tcp_response } else { &db.tcp_request };
+                prop_assert!((r as usize) < list.len());
+                prop_assert_eq!(list[r as usize].sig.layout, layout);
+            }
         }
         let _ = classify_window(&obs, syn_mss);
     }
