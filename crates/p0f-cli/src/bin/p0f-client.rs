@@ -5,6 +5,8 @@
 //! `::ffff:192.0.2.1`), and errors are one line on stderr with exit
 //! status 1 (usage errors: 2).
 
+#[path = "../client_args.rs"]
+mod client_args;
 #[path = "../localtime.rs"]
 mod localtime;
 use localtime::local_time;
@@ -18,12 +20,11 @@ use std::time::Duration;
 use p0f_api::v3::{Query, Response, Status, RESPONSE_LEN};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() != 3 || args[1] == "-h" || args[1] == "--help" {
-        eprintln!("Usage: p0f-client /path/to/socket host_ip");
+    let Some((sock, addr)) = client_args::parse(std::env::args_os()) else {
+        eprintln!("{}", client_args::USAGE);
         return ExitCode::from(2);
-    }
-    match run(&args[1], &args[2]) {
+    };
+    match run(&sock, &addr) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("[-] ERROR: {e}");
