@@ -32,7 +32,7 @@ docs/compat.md; --bug-compat turns all of them off.";
 /// Passive OS fingerprinting: a p0f 3.09b compatible fingerprinter.
 #[derive(Parser, Debug)]
 #[command(name = "p0f", version, after_help = AFTER_HELP, disable_help_flag = false)]
-struct Cli {
+pub(crate) struct Cli {
     /// Listen on the given network interface
     #[arg(
         short = 'i',
