@@ -189,6 +189,7 @@ def configs():
     doc = read("docs", "mail-policy.md").decode()
     m = re.search(r"```toml\n(.*?)```", doc, re.S)
     put("toml_config", "documented", m.group(1).encode())
+    put("toml_config", "packaged", read("dist", "etc", "p0f-mailpolicy.toml"))
     put("toml_config", "plugins-file", b'qpsmtpd_plugins = "plugins"\nblocked_os_file = "blocked"\n')
 
 
