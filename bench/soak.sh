@@ -13,8 +13,9 @@
 # samples each daemon's RSS, open descriptors and CPU time, and the p0f
 # daemon's own counters (v2 status query: packets, matched, queries, cache
 # size), into $OUT/samples.tsv. At the end it prints whether RSS and
-# descriptors stayed flat after the first fifth of the run (warm-up: the
-# tables fill), and the CPU and packet rates.
+# descriptors stayed flat after the warm-up (bench/soak_verdict.py: the
+# first half of the run, while bounded tables fill), and the CPU and packet
+# rates.
 #
 # Needs: root, iproute2, tcpreplay, python3, a release build
 # (cargo build --release -p p0f-cli -p p0f-milter).
@@ -160,26 +161,5 @@ while :; do
     sleep "$interval"
 done
 
-python3 - "$out/samples.tsv" <<'PY'
-import sys
-rows = [l.split("\t") for l in open(sys.argv[1]).read().split("\n")[1:] if l]
-rows = [[float(x) for x in r] for r in rows]
-if len(rows) < 10:
-    sys.exit("too few samples for a verdict")
-hz = 100.0
-warm = rows[len(rows) // 5:]
-def flat(name, col, slack):
-    vals = [r[col] for r in warm]
-    first, last, peak = vals[0], vals[-1], max(vals)
-    ok = peak <= first * (1 + slack) + (0 if slack else 2)
-    print("%-16s after warm-up: first %d, last %d, max %d -> %s" % (name, first, last, peak, "FLAT" if ok else "GROWING"))
-    return ok
-ok = all([flat("p0f RSS kB", 1, 0.10), flat("p0f fds", 2, 0), flat("policy RSS kB", 4, 0.10), flat("policy fds", 5, 0)])
-span = rows[-1][0] - rows[0][0]
-for name, col in (("p0f", 3), ("policy", 6)):
-    print("%-16s CPU %.1f%% of one core" % (name, 100 * (rows[-1][col] - rows[0][col]) / hz / span))
-print("packets %d (%.0f/s), matched %d, API queries %d, cache %d" % (
-    rows[-1][7], (rows[-1][7] - rows[0][7]) / span, rows[-1][8], rows[-1][9], rows[-1][10]))
-print("verdict:", "flat" if ok else "NOT flat")
-PY
+python3 bench/soak_verdict.py "$out/samples.tsv"
 echo "samples: $out/samples.tsv"
