@@ -39,7 +39,7 @@ docs/compat.md; --bug-compat turns all of them off.";
 /// Passive OS fingerprinting: a p0f 3.09b compatible fingerprinter.
 #[derive(Parser, Debug)]
 #[command(name = "p0f", version, after_help = AFTER_HELP, disable_help_flag = false)]
-struct Cli {
+pub(crate) struct Cli {
     /// Listen on the given network interface
     #[arg(
         short = 'i',
@@ -119,7 +119,7 @@ struct Cli {
     #[arg(long = "no-progress", help_heading = "Output options")]
     no_progress: bool,
     /// Serve Prometheus metrics (/metrics) and a health check (/healthz) over HTTP at ADDR:PORT
-    #[arg(long = "metrics", value_name = "ADDR:PORT", value_parser = crate::metrics::parse_listen,
+    #[arg(long = "metrics", value_name = "ADDR:PORT", value_parser = parse_listen,
           help_heading = "Output options")]
     metrics: Option<std::net::SocketAddr>,
     /// Permissions of the API socket(s), octal [default: 0666, as p0f]
@@ -206,6 +206,12 @@ pub struct Args {
     pub summary: bool,
     pub progress: Progress,
     pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// Parses `ADDR:PORT` for `--metrics`.
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("expected ADDR:PORT such as 127.0.0.1:9100 or [::1]:9100, not '{s}'"))
 }
 
 fn parse_pair(s: &str, max: (u32, u32)) -> Result<(u32, u32), String> {

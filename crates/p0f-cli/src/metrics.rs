@@ -17,7 +17,6 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -627,12 +626,6 @@ pub async fn serve(listener: tokio::net::TcpListener, endpoint: Arc<Endpoint>) {
             open.fetch_sub(1, Ordering::AcqRel);
         });
     }
-}
-
-/// Parses `ADDR:PORT` for `--metrics`.
-pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    s.parse()
-        .map_err(|_| format!("expected ADDR:PORT such as 127.0.0.1:9100 or [::1]:9100, not '{s}'"))
 }
 
 #[cfg(test)]

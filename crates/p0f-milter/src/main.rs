@@ -1,9 +1,11 @@
 //! `p0f-mailpolicy`: see the library docs and `docs/mail-policy.md`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod args;
+
+use args::Args;
 use clap::Parser;
 use p0f_milter::milter::MilterOptions;
 use p0f_milter::policyd::PolicyService;
@@ -11,56 +13,6 @@ use p0f_milter::server::{self, Service};
 use p0f_policy::config::{self, parse_plugins_text, ConfigError};
 use p0f_policy::Policy;
 use tracing::{error, info};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "p0f-mailpolicy",
-    version,
-    about = "OS-aware mail policy from p0f fingerprints: a milter and a Postfix policy service"
-)]
-struct Args {
-    /// Native TOML configuration file.
-    #[arg(short = 'c', long)]
-    config: Option<PathBuf>,
-    /// qpsmtpd plugins file (or a file holding just the ident/p0f line).
-    #[arg(long)]
-    qpsmtpd_plugins: Option<PathBuf>,
-    /// An ident/p0f line given directly, e.g. "ident/p0f /tmp/.p0f_socket3 smite_os windows".
-    #[arg(long)]
-    plugin_line: Vec<String>,
-    /// qpsmtpd's p0f_blocked_operating_systems file.
-    #[arg(long)]
-    blocked_os: Option<PathBuf>,
-    /// Milter listener: unix:/path or inet:ADDR:PORT (repeatable).
-    #[arg(long)]
-    milter: Vec<String>,
-    /// Postfix policy listener: unix:/path or inet:ADDR:PORT (repeatable).
-    #[arg(long)]
-    policy: Vec<String>,
-    /// Mode of Unix listening sockets, octal.
-    #[arg(long)]
-    socket_mode: Option<String>,
-    /// Log what would be blocked instead of blocking.
-    #[arg(long)]
-    dry_run: bool,
-    /// Per-step p0f timeout in milliseconds (connect, write, read).
-    #[arg(long)]
-    timeout_ms: Option<u64>,
-    /// Do not ask the MTA for macros during option negotiation.
-    #[arg(long)]
-    no_request_macros: bool,
-    /// Check the configuration, print a summary and exit. Also warns about
-    /// block and greylist patterns that match no OS label of the signature
-    /// database (--signatures, else the built-in one).
-    #[arg(long)]
-    check: bool,
-    /// The p0f.fp the daemon uses, for --check's pattern warnings.
-    #[arg(long, value_name = "FILE")]
-    signatures: Option<PathBuf>,
-    /// Serve Prometheus metrics on http://ADDR:PORT/metrics (and /healthz).
-    #[arg(long, value_name = "ADDR:PORT")]
-    metrics: Option<String>,
-}
 
 fn build(args: &Args) -> Result<p0f_policy::PolicyConfig, ConfigError> {
     let mut cfg = config::load_unvalidated(

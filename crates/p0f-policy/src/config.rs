@@ -404,9 +404,15 @@ pub(crate) fn parse_block_pattern(
 
 /// Reads a whole configuration file, refusing huge ones.
 pub fn read_file(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
     let place = path.display().to_string();
     let meta = std::fs::metadata(path)
         .map_err(|e| ConfigError::new(&place, format!("cannot read: {e}")))?;
+    // A device or FIFO named as a configuration file would be read forever
+    // (or block): only regular files, and never more than the limit.
+    if !meta.is_file() {
+        return Err(ConfigError::new(&place, "not a regular file"));
+    }
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(ConfigError::new(
             &place,
@@ -416,8 +422,19 @@ pub fn read_file(path: &Path) -> Result<String, ConfigError> {
             ),
         ));
     }
-    let bytes =
-        std::fs::read(path).map_err(|e| ConfigError::new(&place, format!("cannot read: {e}")))?;
+    // The size can change after the check, and some files (in /proc) say 0.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| ConfigError::new(&place, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::new(
+            &place,
+            format!(
+                "file is larger than {MAX_CONFIG_BYTES} bytes, the limit for configuration files"
+            ),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;

@@ -7,6 +7,8 @@
 //! `::ffff:192.0.2.1`), and errors are one line on stderr with exit
 //! status 1 (usage errors: 2).
 
+#[path = "../client_args.rs"]
+mod client_args;
 #[path = "../localtime.rs"]
 mod localtime;
 #[path = "../utctime.rs"]
@@ -22,14 +24,11 @@ use std::time::Duration;
 use p0f_api::v3::{Query, Response, Status, RESPONSE_LEN};
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let json = args.iter().any(|a| a == "--json");
-    args.retain(|a| a != "--json");
-    if args.len() != 2 || args[0] == "-h" || args[0] == "--help" {
-        eprintln!("Usage: p0f-client [--json] /path/to/socket host_ip");
+    let Some(args) = client_args::parse(std::env::args_os()) else {
+        eprintln!("{}", client_args::USAGE);
         return ExitCode::from(2);
-    }
-    match run(&args[0], &args[1], json) {
+    };
+    match run(&args.socket, &args.addr, args.json) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("[-] ERROR: {e}");
