@@ -1,9 +1,10 @@
 //! Live mode: capture from an interface, answer the APIs, run as a daemon.
 //!
-//! Threads: one capture thread owns the libpcap handle and feeds the
-//! engine packet by packet (taking the shared lock only for one packet at a
-//! time, so API answers never wait for more than one packet's work); the
-//! API servers run on a small tokio runtime started after any fork.
+//! Threads: one capture thread owns the libpcap handle and drains every
+//! ready packet into the engine, taking the shared lock once per batch of
+//! at most 256 packets (well under a millisecond of work, so API answers
+//! never wait long); the API servers run on a small tokio runtime started
+//! after any fork.
 //! Console and log text produced under the lock goes to memory first and is
 //! written out after the lock is released, so a slow terminal or pipe can
 //! never stall the API.
