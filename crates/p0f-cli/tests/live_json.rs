@@ -71,8 +71,12 @@ fn live_json_lines_and_client_json() {
     let (v, ok) = client_json(&d.sock, "127.0.0.1");
     assert!(ok);
     assert_eq!(v["status"], "ok");
+    // The same verdict as the binary reply, whichever database is built in.
     assert_eq!(v["os"]["name"], "Linux");
-    assert_eq!(v["os"]["generic"], true);
+    assert_eq!(v["os"]["name"], r.os_name.as_string());
+    assert_eq!(v["os"]["flavor"], r.os_flavor.as_string());
+    assert_eq!(v["os"]["generic"], r.os_match_q & 0x02 != 0);
+    assert_eq!(v["os"]["fuzzy"], r.os_match_q & 0x01 != 0);
     assert_eq!(v["distance"], 0);
     assert_eq!(v["total_conn"], r.total_conn);
     assert_eq!(v["first_seen_unix"], r.first_seen);
