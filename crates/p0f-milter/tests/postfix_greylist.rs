@@ -119,7 +119,13 @@ fn mailpolicy_config(dir: &Path, name: &str, p0f_sock: &Path, port: u16) -> Stri
     path.display().to_string()
 }
 
+// Not run by default yet: the second Postfix instance sometimes stops
+// answering (no banner within 60 s; once its queue lost `pid/`), and the
+// cause is not found. The same two-MX logic runs in CI through policy
+// delegation against a real redis-server (tests/greylist.rs). Run with
+// `cargo test --release -p p0f-milter --test postfix_greylist -- --ignored`.
 #[test]
+#[ignore = "second Postfix instance intermittently silent; see the comment"]
 fn greylisting_across_two_postfix_mx_hosts() {
     assert!(
         is_root(),
