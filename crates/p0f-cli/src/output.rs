@@ -164,19 +164,23 @@ impl<'a, W: Write> Output<'a, W> {
             Some(j) if console_json || log_json => Some(j.renderer.line(obs)),
             _ => None,
         };
-        // Text renders both ends once for the console and the log.
-        let ends = Ends::of(obs);
-        match line {
-            Some(line) if console_json => self.console.write_all(line)?,
-            _ => write_console_block_with(self.console, obs, &ends)?,
+        // Text renders both ends once for the console and the log, and not
+        // at all when both are JSON.
+        let text_log = self.log.as_ref().is_some_and(|l| !l.json);
+        let ends = (!console_json || text_log).then(|| Ends::of(obs));
+        match (line, &ends) {
+            (Some(line), _) if console_json => self.console.write_all(line)?,
+            (_, Some(ends)) => write_console_block_with(self.console, obs, ends)?,
+            (_, None) => {}
         }
         if let Some(log) = self.log.as_deref_mut() {
-            match line {
-                Some(line) if log.json => log.out.write_all(line)?,
-                _ => {
+            match (line, &ends) {
+                (Some(line), _) if log.json => log.out.write_all(line)?,
+                (_, Some(ends)) => {
                     let stamp = log.stamp.get(obs.time);
-                    write_log_line_with(&mut log.out, stamp, obs, &ends)?;
+                    write_log_line_with(&mut log.out, stamp, obs, ends)?;
                 }
+                (_, None) => {}
             }
         }
         Ok(())
