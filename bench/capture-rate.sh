@@ -26,7 +26,12 @@
 #     sudo bench/capture-rate.sh [RATES...]     default: 50000 100000 200000 400000 800000 topspeed
 #
 # Environment: SHARED (default <repo>/../shared), WORK (default
-# /tmp/p0f-bench), P0F (default /usr/sbin/p0f), CARGO_TARGET_DIR.
+# /tmp/p0f-bench), P0F (default /usr/sbin/p0f), CARGO_TARGET_DIR, DAEMONS
+# (default "p0f-rs p0f-3.09b"; one of them alone, for example to find p0f
+# 3.09b's own no-drop rate at rates far below p0f-rs's), CPU_PERCENT (unset:
+# no limit; N: each daemon runs in a cgroup-v1 CPU quota of N% of one core,
+# 1 ms in every 10 ms per 10%, so that the generator can outrun both and
+# the ratio of their sustained rates shows at equal CPU).
 # Needs root, iproute2, tcpreplay, python3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +41,7 @@ WORK=${WORK:-/tmp/p0f-bench}
 P0F=${P0F:-/usr/sbin/p0f}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 RS=$CARGO_TARGET_DIR/release/p0f
+DAEMONS=${DAEMONS:-p0f-rs p0f-3.09b}
 RATES=("${@:-50000 100000 200000 400000 800000 topspeed}")
 [ ${#RATES[@]} -eq 1 ] && read -r -a RATES <<< "${RATES[0]}"
 NS=p0fbench$$
@@ -49,7 +55,18 @@ if [ ! -s "$CAP" ]; then
         $(find ../corpus/dev -name '*.pcap'))
 fi
 
-cleanup() { ip netns del "$NS" 2>/dev/null || true; ip link del "v${NS}a" 2>/dev/null || true; }
+CG=
+if [ -n "${CPU_PERCENT:-}" ]; then
+    CG=/sys/fs/cgroup/cpu/$NS
+    mkdir "$CG"
+    echo 10000 > "$CG/cpu.cfs_period_us"
+    echo $((CPU_PERCENT * 100)) > "$CG/cpu.cfs_quota_us"
+fi
+cleanup() {
+    ip netns del "$NS" 2>/dev/null || true
+    ip link del "v${NS}a" 2>/dev/null || true
+    [ -z "$CG" ] || rmdir "$CG" 2>/dev/null || true
+}
 trap cleanup EXIT
 ip netns add "$NS"
 ip link add "v${NS}a" type veth peer name "v${NS}b"
@@ -69,24 +86,25 @@ normalise() {
     sed -E 's/^\[[^]]*\] //' "$1" | grep -Ev '^mod=(uptime|host change|ip sharing)\|' | sort
 }
 # The reference observations: each daemon reading the file itself.
-for d in p0f-rs p0f-3.09b; do
+for d in $DAEMONS; do
     rm -f "$WORK/offline-$d.log"   # -o appends
     $(daemon_cmd $d) -r "$CAP" -o "$WORK/offline-$d.log" > /dev/null 2>&1 || true
     normalise "$WORK/offline-$d.log" > "$WORK/offline-$d.norm"
 done
 
-echo "machine: $(nproc) cores, $(uname -r); capture: $(basename "$CAP")"
+echo "machine: $(nproc) cores, $(uname -r); capture: $(basename "$CAP"); daemon CPU: ${CPU_PERCENT:-unlimited}${CPU_PERCENT:+% of a core}"
 printf '%-10s %-10s %10s %10s %10s %10s  %s\n' rate daemon sent processed dropped pps observations
 echo "generator ceiling (tcpreplay --topspeed -K, no daemon): $(tcpreplay -K --topspeed -i "v${NS}a" "$CAP" 2>&1 | awk '/Rated:/ {print $6; exit}') pps"
 
 for rate in "${RATES[@]}"; do
-    for d in p0f-rs p0f-3.09b; do
+    for d in $DAEMONS; do
         read -r -a cmd <<< "$(daemon_cmd $d)"
         [ -x "${cmd[0]}" ] || continue
         rm -f "$WORK/live.log"
         ip netns exec "$NS" "${cmd[@]}" -i "v${NS}b" -p -o "$WORK/live.log" 'tcp' \
             > "$WORK/live.out" 2> "$WORK/live.err" &
         pid=$!
+        [ -z "$CG" ] || echo "$pid" > "$CG/cgroup.procs"
         sleep 1.5
         t0=$(date +%s.%N)
         out=$(tcpreplay -K -i "v${NS}a" $([ "$rate" = topspeed ] && echo --topspeed || echo --pps "$rate") "$CAP" 2>&1)
