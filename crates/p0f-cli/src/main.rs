@@ -11,6 +11,7 @@ mod daemon;
 mod json;
 mod localtime;
 mod metrics;
+mod outbuf;
 mod output;
 mod progress;
 mod summary;

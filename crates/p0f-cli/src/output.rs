@@ -2,22 +2,23 @@
 //! text or as JSON Lines.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
-use p0f_engine::observe::{write_console_block_with, write_log_line_with, Ends};
+use p0f_engine::observe::{render_console_block_with, render_log_line_with, Ends};
 use p0f_engine::{Observation, Sink};
 
 use crate::json::JsonRenderer;
 use crate::localtime::local_time;
+use crate::outbuf::{OutBuf, RenderTarget};
 
 /// Standard output, and where status lines go: with `--json` standard
 /// output carries only observations (and the summary), so the banner and
 /// the `[+]` lines go to stderr.
 pub struct Console {
-    pub out: BufWriter<io::Stdout>,
+    pub out: OutBuf<io::Stdout>,
     err: io::Stderr,
     pub json: bool,
 }
@@ -26,7 +27,7 @@ impl Console {
     pub fn new(json: bool) -> Console {
         Console {
             // Not locked: in live mode the capture thread writes to stdout too.
-            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            out: OutBuf::new(io::stdout()),
             err: io::stderr(),
             json,
         }
@@ -44,7 +45,7 @@ impl Console {
 
 /// An append-only log file, locked against a second writer.
 pub struct LogFile {
-    out: BufWriter<File>,
+    out: OutBuf<File>,
     stamp: Stamp,
     json: bool,
 }
@@ -83,7 +84,7 @@ impl LogFile {
             ));
         }
         Ok(LogFile {
-            out: BufWriter::with_capacity(64 * 1024, file),
+            out: OutBuf::new(file),
             stamp: Stamp::default(),
             json,
         })
@@ -114,7 +115,7 @@ impl Stamp {
 
 /// Sends observations to the console and the log; remembers the first
 /// write error so that processing can stop with a clear message.
-pub struct Output<'a, W: Write> {
+pub struct Output<'a, W: RenderTarget + Write> {
     console: &'a mut W,
     log: Option<&'a mut LogFile>,
     /// Present when the console or the log is JSON.
@@ -127,7 +128,7 @@ struct JsonOut<'a> {
     console: bool,
 }
 
-impl<'a, W: Write> Output<'a, W> {
+impl<'a, W: RenderTarget + Write> Output<'a, W> {
     /// Text on the console; the log as it was opened.
     pub fn new(console: &'a mut W, log: Option<&'a mut LogFile>) -> Self {
         Output {
@@ -169,25 +170,32 @@ impl<'a, W: Write> Output<'a, W> {
         let text_log = self.log.as_ref().is_some_and(|l| !l.json);
         let ends = (!console_json || text_log).then(|| Ends::of(obs));
         match (line, &ends) {
-            (Some(line), _) if console_json => self.console.write_all(line)?,
-            (_, Some(ends)) => write_console_block_with(self.console, obs, ends)?,
+            (Some(line), _) if console_json => {
+                self.console.buffer().extend_from_slice(line);
+                self.console.appended()?;
+            }
+            (_, Some(ends)) => {
+                render_console_block_with(self.console.buffer(), obs, ends);
+                self.console.appended()?;
+            }
             (_, None) => {}
         }
         if let Some(log) = self.log.as_deref_mut() {
             match (line, &ends) {
-                (Some(line), _) if log.json => log.out.write_all(line)?,
+                (Some(line), _) if log.json => log.out.buffer().extend_from_slice(line),
                 (_, Some(ends)) => {
                     let stamp = log.stamp.get(obs.time);
-                    write_log_line_with(&mut log.out, stamp, obs, ends)?;
+                    render_log_line_with(log.out.buffer(), stamp, obs, ends);
                 }
-                (_, None) => {}
+                (_, None) => return Ok(()),
             }
+            log.out.appended()?;
         }
         Ok(())
     }
 }
 
-impl<W: Write> Sink for Output<'_, W> {
+impl<W: RenderTarget + Write> Sink for Output<'_, W> {
     fn observation(&mut self, obs: &Observation<'_>) {
         if self.error.is_some() {
             return;

@@ -43,18 +43,21 @@ impl HostAddr {
     }
 }
 
-/// The decimal text of every byte value: its length, then up to 3 digits.
-const OCTET_TEXT: [[u8; 4]; 256] = {
-    let mut t = [[0u8; 4]; 256];
+/// The decimal text of every byte value followed by a dot, padded to four
+/// bytes, and its length with the dot. An octet is written as one 4-byte
+/// store and the cursor moves by the length, so the next store overwrites
+/// the padding (and, after the last octet, the dot).
+const OCTET_DOT: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
     let mut v = 0;
     while v < 256 {
         let (h, te, o) = ((v / 100) as u8, (v / 10 % 10) as u8, (v % 10) as u8);
         t[v] = if v >= 100 {
-            [3, b'0' + h, b'0' + te, b'0' + o]
+            ([b'0' + h, b'0' + te, b'0' + o, b'.'], 4)
         } else if v >= 10 {
-            [2, b'0' + te, b'0' + o, 0]
+            ([b'0' + te, b'0' + o, b'.', 0], 3)
         } else {
-            [1, b'0' + o, 0, 0]
+            ([b'0' + o, b'.', 0, 0], 2)
         };
         v += 1;
     }
@@ -84,7 +87,7 @@ impl EndpointText {
         let mut t = EndpointText::EMPTY;
         t.push_addr(addr);
         t.push(b'/');
-        t.push_decimal(u32::from(port));
+        t.push_port(port);
         t
     }
 
@@ -100,36 +103,49 @@ impl EndpointText {
         }
     }
 
-    fn push_decimal(&mut self, mut v: u32) {
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
+    /// Writes the decimal port as one 8-byte store of its digits, then
+    /// keeps only the digits.
+    fn push_port(&mut self, port: u16) {
+        let n = match port {
+            10000.. => 5,
+            1000.. => 4,
+            100.. => 3,
+            10.. => 2,
+            _ => 1,
+        };
+        let mut digits = [0u8; 8];
+        let mut v = port;
+        for slot in digits[..n].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
             v /= 10;
-            if v == 0 {
-                break;
-            }
         }
-        for &d in &digits[i..] {
-            self.push(d);
+        // Never out of range: an address takes at most 39 bytes, and 39 + 1
+        // + 8 = 48.
+        if let Some(dst) = self.bytes.get_mut(self.len..self.len + 8) {
+            dst.copy_from_slice(&digits);
+            self.len += n;
         }
     }
 
-    /// Dotted decimal, or eight uncompressed lowercase hex groups without
-    /// leading zeros (p0f's format, which scripts parse).
+    /// Dotted decimal, four 4-byte stores (see [`OCTET_DOT`]).
+    fn push_v4(&mut self, octets: [u8; 4]) {
+        let mut at = self.len;
+        for o in octets {
+            let (text, n) = OCTET_DOT[usize::from(o)];
+            // Only called on an empty or short buffer: at most 16 + 4 bytes.
+            if let Some(dst) = self.bytes.get_mut(at..at + 4) {
+                dst.copy_from_slice(&text);
+                at += usize::from(n);
+            }
+        }
+        // The last octet's dot is not part of the address.
+        self.len = at.saturating_sub(1);
+    }
+
     fn push_addr(&mut self, addr: &HostAddr) {
         let b = &addr.bytes;
         if addr.ver == 4 {
-            for (i, octet) in b[..4].iter().enumerate() {
-                if i > 0 {
-                    self.push(b'.');
-                }
-                let [len, digits @ ..] = OCTET_TEXT[usize::from(*octet)];
-                for &d in &digits[..usize::from(len)] {
-                    self.push(d);
-                }
-            }
+            self.push_v4([b[0], b[1], b[2], b[3]]);
             return;
         }
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -214,6 +230,24 @@ mod tests {
             let mut buf = Vec::new();
             a.push_text(&mut buf);
             assert_eq!(String::from_utf8(buf).unwrap(), a.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        /// The store-and-advance text of any address and port is the
+        /// plain `Display` text.
+        #[test]
+        fn endpoint_text_equals_display(v4: bool, bytes: [u8; 16], port: u16) {
+            let addr = if v4 {
+                HostAddr::v4([bytes[0], bytes[1], bytes[2], bytes[3]])
+            } else {
+                HostAddr::v6(bytes)
+            };
+            let text = EndpointText::new(&addr, port);
+            proptest::prop_assert_eq!(
+                std::str::from_utf8(text.as_bytes()).unwrap(),
+                format!("{addr}/{port}")
+            );
         }
     }
 }

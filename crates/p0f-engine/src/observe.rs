@@ -1,8 +1,9 @@
 //! Observations: what the engine reports, and p0f's two text renderings of
-//! them (the console block and the `-o` log line).
+//! them (the console block and the `-o` log line). The renderers append to
+//! a caller's buffer, so that output can be rendered straight into the
+//! buffer it is written from (see the CLI's `outbuf`).
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use crate::addr::{EndpointText, HostAddr};
 
@@ -132,34 +133,6 @@ impl FieldBuf {
     }
 }
 
-thread_local! {
-    /// Scratch space for rendering, reused so that output does not allocate.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Renders with `render` into the reusable scratch buffer, then writes it
-/// out in one call. Formatting by hand (not `write!`) matters here: printing
-/// observations is most of the work on busy captures.
-fn with_scratch(out: &mut impl Write, render: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => {
-            buf.clear();
-            render(&mut buf);
-            out.write_all(&buf)
-        }
-        Err(_) => {
-            let mut buf = Vec::new();
-            render(&mut buf);
-            out.write_all(&buf)
-        }
-    })
-}
-
-/// Appends `ADDR/PORT`.
-pub fn push_endpoint(buf: &mut Vec<u8>, addr: &HostAddr, port: u16) {
-    buf.extend_from_slice(EndpointText::new(addr, port).as_bytes());
-}
-
 /// Both ends of an observation's connection, rendered once for every place
 /// they appear (console block and log line).
 pub struct Ends {
@@ -245,35 +218,6 @@ pub fn render_log_line_with(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_
     buf.push(b'\n');
 }
 
-/// Writes an observation as p0f's console block.
-pub fn write_console_block(out: &mut impl Write, obs: &Observation<'_>) -> io::Result<()> {
-    write_console_block_with(out, obs, &Ends::of(obs))
-}
-
-/// [`write_console_block`] with the ends already rendered.
-pub fn write_console_block_with(
-    out: &mut impl Write,
-    obs: &Observation<'_>,
-    ends: &Ends,
-) -> io::Result<()> {
-    with_scratch(out, |buf| render_console_block_with(buf, obs, ends))
-}
-
-/// Writes an observation as one `-o` log line (see [`render_log_line`]).
-pub fn write_log_line(out: &mut impl Write, stamp: &str, obs: &Observation<'_>) -> io::Result<()> {
-    write_log_line_with(out, stamp, obs, &Ends::of(obs))
-}
-
-/// [`write_log_line`] with the ends already rendered.
-pub fn write_log_line_with(
-    out: &mut impl Write,
-    stamp: &str,
-    obs: &Observation<'_>,
-    ends: &Ends,
-) -> io::Result<()> {
-    with_scratch(out, |buf| render_log_line_with(buf, stamp, obs, ends))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,7 +255,7 @@ mod tests {
     fn console_block_layout() {
         let fields = mtu_fields();
         let mut out = Vec::new();
-        write_console_block(&mut out, &sample(&fields)).unwrap();
+        render_console_block(&mut out, &sample(&fields));
         assert_eq!(
             String::from_utf8(out).unwrap(),
             ".-[ 127.0.0.1/45156 -> 127.0.0.1/8080 (mtu) ]-\n|\n| client   = 127.0.0.1/45156\n\
@@ -323,7 +267,7 @@ mod tests {
     fn log_line_layout() {
         let fields = mtu_fields();
         let mut out = Vec::new();
-        write_log_line(&mut out, "2026/11/27 03:41:57", &sample(&fields)).unwrap();
+        render_log_line(&mut out, "2026/11/27 03:41:57", &sample(&fields));
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "[2026/11/27 03:41:57] mod=mtu|cli=127.0.0.1/45156|srv=127.0.0.1/8080|subj=cli|link=???|raw_mtu=65535\n"

@@ -15,52 +15,65 @@ pub const FLAG_RESERVED: u16 = 0x8000;
 #[derive(Clone, Copy, Debug)]
 pub struct Ipv4Packet<'a> {
     buf: &'a [u8],
+    /// The fixed header, as an array so that field reads need no bounds
+    /// checks once `new_checked` has succeeded.
+    hdr: &'a [u8; HEADER_LEN],
 }
 
 impl<'a> Ipv4Packet<'a> {
     /// Succeeds when the 20-byte fixed header is present.
+    #[inline]
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
-        if buf.len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Ipv4Packet { buf })
+        let hdr = buf.first_chunk::<HEADER_LEN>().ok_or(Error::Truncated)?;
+        Ok(Ipv4Packet { buf, hdr })
     }
 
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.buf
     }
+    #[inline]
     pub fn version(&self) -> u8 {
-        self.buf[0] >> 4
+        self.hdr[0] >> 4
     }
     /// Header length in bytes as declared by IHL (may be bogus).
+    #[inline]
     pub fn header_len(&self) -> usize {
-        usize::from(self.buf[0] & 0x0f) * 4
+        usize::from(self.hdr[0] & 0x0f) * 4
     }
     /// The whole TOS/traffic-class byte (DSCP and ECN).
+    #[inline]
     pub fn tos(&self) -> u8 {
-        self.buf[1]
+        self.hdr[1]
     }
+    #[inline]
     pub fn total_len(&self) -> u16 {
-        be16(self.buf, 2)
+        be16(self.hdr, 2)
     }
+    #[inline]
     pub fn ident(&self) -> u16 {
-        be16(self.buf, 4)
+        be16(self.hdr, 4)
     }
     /// Flags and fragment offset as one word.
+    #[inline]
     pub fn flags_frag(&self) -> u16 {
-        be16(self.buf, 6)
+        be16(self.hdr, 6)
     }
+    #[inline]
     pub fn ttl(&self) -> u8 {
-        self.buf[8]
+        self.hdr[8]
     }
+    #[inline]
     pub fn protocol(&self) -> u8 {
-        self.buf[9]
+        self.hdr[9]
     }
+    #[inline]
     pub fn src(&self) -> [u8; 4] {
-        [self.buf[12], self.buf[13], self.buf[14], self.buf[15]]
+        [self.hdr[12], self.hdr[13], self.hdr[14], self.hdr[15]]
     }
+    #[inline]
     pub fn dst(&self) -> [u8; 4] {
-        [self.buf[16], self.buf[17], self.buf[18], self.buf[19]]
+        [self.hdr[16], self.hdr[17], self.hdr[18], self.hdr[19]]
     }
 }
 

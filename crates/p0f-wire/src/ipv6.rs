@@ -8,47 +8,57 @@ pub const HEADER_LEN: usize = 40;
 /// A read-only view of an IPv6 fixed header.
 #[derive(Clone, Copy, Debug)]
 pub struct Ipv6Packet<'a> {
-    buf: &'a [u8],
+    /// The fixed header, as an array so that field reads need no bounds
+    /// checks once `new_checked` has succeeded.
+    hdr: &'a [u8; HEADER_LEN],
 }
 
 impl<'a> Ipv6Packet<'a> {
+    #[inline]
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
-        if buf.len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(Ipv6Packet { buf })
+        let hdr = buf.first_chunk::<HEADER_LEN>().ok_or(Error::Truncated)?;
+        Ok(Ipv6Packet { hdr })
     }
 
+    #[inline]
     pub fn version(&self) -> u8 {
-        self.buf[0] >> 4
+        self.hdr[0] >> 4
     }
     /// Version, traffic class and flow label as one word.
+    #[inline]
     pub fn ver_class_flow(&self) -> u32 {
-        be32(self.buf, 0)
+        be32(self.hdr, 0)
     }
+    #[inline]
     pub fn traffic_class(&self) -> u8 {
         (self.ver_class_flow() >> 20) as u8
     }
+    #[inline]
     pub fn flow_label(&self) -> u32 {
         self.ver_class_flow() & 0x000f_ffff
     }
+    #[inline]
     pub fn payload_len(&self) -> u16 {
-        be16(self.buf, 4)
+        be16(self.hdr, 4)
     }
+    #[inline]
     pub fn next_header(&self) -> u8 {
-        self.buf[6]
+        self.hdr[6]
     }
+    #[inline]
     pub fn hop_limit(&self) -> u8 {
-        self.buf[7]
+        self.hdr[7]
     }
+    #[inline]
     pub fn src(&self) -> [u8; 16] {
         let mut a = [0; 16];
-        a.copy_from_slice(&self.buf[8..24]);
+        a.copy_from_slice(&self.hdr[8..24]);
         a
     }
+    #[inline]
     pub fn dst(&self) -> [u8; 16] {
         let mut a = [0; 16];
-        a.copy_from_slice(&self.buf[24..40]);
+        a.copy_from_slice(&self.hdr[24..40]);
         a
     }
 }

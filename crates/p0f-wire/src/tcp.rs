@@ -20,48 +20,60 @@ pub mod flags {
 #[derive(Clone, Copy, Debug)]
 pub struct TcpPacket<'a> {
     buf: &'a [u8],
+    /// The fixed header, as an array so that field reads need no bounds
+    /// checks once `new_checked` has succeeded.
+    hdr: &'a [u8; HEADER_LEN],
 }
 
 impl<'a> TcpPacket<'a> {
     /// Succeeds when the 20-byte fixed header is present. The data offset is
     /// not validated here: callers decide what a bogus one means.
+    #[inline]
     pub fn new_checked(buf: &'a [u8]) -> Result<Self> {
-        if buf.len() < HEADER_LEN {
-            return Err(Error::Truncated);
-        }
-        Ok(TcpPacket { buf })
+        let hdr = buf.first_chunk::<HEADER_LEN>().ok_or(Error::Truncated)?;
+        Ok(TcpPacket { buf, hdr })
     }
 
+    #[inline]
     pub fn src_port(&self) -> u16 {
-        be16(self.buf, 0)
+        be16(self.hdr, 0)
     }
+    #[inline]
     pub fn dst_port(&self) -> u16 {
-        be16(self.buf, 2)
+        be16(self.hdr, 2)
     }
+    #[inline]
     pub fn seq(&self) -> u32 {
-        be32(self.buf, 4)
+        be32(self.hdr, 4)
     }
+    #[inline]
     pub fn ack(&self) -> u32 {
-        be32(self.buf, 8)
+        be32(self.hdr, 8)
     }
     /// Header length in bytes as declared by the data offset.
+    #[inline]
     pub fn header_len(&self) -> usize {
-        usize::from(self.buf[12] >> 4) * 4
+        usize::from(self.hdr[12] >> 4) * 4
     }
     /// The ECN-nonce (NS) bit, the low bit of the data-offset byte.
+    #[inline]
     pub fn ns(&self) -> bool {
-        self.buf[12] & 0x01 != 0
+        self.hdr[12] & 0x01 != 0
     }
+    #[inline]
     pub fn flags(&self) -> u8 {
-        self.buf[13]
+        self.hdr[13]
     }
+    #[inline]
     pub fn window(&self) -> u16 {
-        be16(self.buf, 14)
+        be16(self.hdr, 14)
     }
+    #[inline]
     pub fn urgent_ptr(&self) -> u16 {
-        be16(self.buf, 18)
+        be16(self.hdr, 18)
     }
     /// The option bytes, when the declared header fits in the buffer.
+    #[inline]
     pub fn options(&self) -> Option<&'a [u8]> {
         let end = self.header_len();
         if end < HEADER_LEN {
@@ -70,6 +82,7 @@ impl<'a> TcpPacket<'a> {
         self.buf.get(HEADER_LEN..end)
     }
     /// Bytes after the declared header, when it fits.
+    #[inline]
     pub fn payload(&self) -> Option<&'a [u8]> {
         let end = self.header_len();
         if end < HEADER_LEN {
