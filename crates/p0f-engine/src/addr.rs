@@ -91,6 +91,14 @@ impl EndpointText {
         t
     }
 
+    /// Appends the text to `buf` as one fixed-size copy (no call to
+    /// `memcpy`), then cuts the buffer back to the text's length.
+    pub fn append_to(&self, buf: &mut Vec<u8>) {
+        let end = buf.len() + self.len;
+        buf.extend_from_slice(&self.bytes);
+        buf.truncate(end);
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use p0f_sigdb::{guess_dist, opt, TcpObserved, WindowKind};
 
 use crate::packet::{kind, PacketFacts};
+use crate::sigmemo::{RawSig, SigKey};
 use crate::state::SigSnapshot;
 use crate::table::Idx;
 use crate::{Engine, Sink, Verdict};
@@ -60,7 +61,11 @@ impl Engine {
             (flow.sendsyn, flow.syn_mss)
         };
         let obs = observed(pk);
-        let m = self.db.match_tcp(!to_srv, &obs, syn_mss);
+        let db = &self.db;
+        let (m, raw_sig) = self.sig_memo.get(SigKey::new(!to_srv, &obs, syn_mss), || {
+            let m = db.match_tcp(!to_srv, &obs, syn_mss);
+            (m, raw_sig_text(pk, &obs, syn_mss))
+        });
         let records = if to_srv {
             &self.db.tcp_request
         } else {
@@ -109,8 +114,7 @@ impl Engine {
                 pk.tos,
             )
         });
-        self.fields
-            .push_with("raw_sig", |s| write_raw_sig(s, pk, &obs, syn_mss));
+        self.fields.push_str("raw_sig", Some(raw_sig));
         let keyword = match (to_srv, sendsyn) {
             (true, false) => "syn",
             (true, true) => "sendsyn probe",
@@ -327,65 +331,75 @@ fn num(s: &mut String, n: impl itoa::Integer) {
     s.push_str(itoa::Buffer::new().format(n));
 }
 
-/// Writes the raw signature exactly as p0f prints it.
-fn write_raw_sig(s: &mut String, pk: &PacketFacts<'_>, obs: &TcpObserved, syn_mss: u16) {
+/// The raw signature exactly as p0f prints it.
+fn raw_sig_text(pk: &PacketFacts<'_>, obs: &TcpObserved, syn_mss: u16) -> RawSig {
+    // The longest raw signature: "6:255+?:255:65535:mss*65535,255:" (32),
+    // 24 options of at most "eol+255," (192), all 17 quirk tokens with
+    // commas (76) and ":+" (2): 302 bytes.
+    let mut t = RawSig::new();
     let dist = guess_dist(pk.ttl);
-    num(s, pk.ip_ver);
-    s.push(':');
-    num(s, pk.ttl);
-    s.push('+');
+    t.push_u16(pk.ip_ver.into());
+    t.push(b':');
+    t.push_u16(pk.ttl.into());
+    t.push(b'+');
     if dist > MAX_DIST {
-        s.push('?');
+        t.push(b'?');
     } else {
-        num(s, dist);
+        t.push_u16(dist.into());
     }
-    s.push(':');
-    num(s, pk.ip_opt_len);
-    s.push(':');
+    t.push(b':');
+    t.push_u16(pk.ip_opt_len.into());
+    t.push(b':');
     if pk.mss == SENDSYN_MSS && pk.tcp_type == kind::SYN_ACK {
-        s.push('*');
+        t.push(b'*');
     } else {
-        num(s, pk.mss);
+        t.push_u16(pk.mss);
     }
-    s.push(':');
+    t.push(b':');
     match p0f_sigdb::classify_window(obs, syn_mss) {
         Some((WindowKind::Mss, n)) => {
-            s.push_str("mss*");
-            num(s, n);
+            t.push_str("mss*");
+            t.push_u16(n);
         }
         Some((WindowKind::Mtu, n)) => {
-            s.push_str("mtu*");
-            num(s, n);
+            t.push_str("mtu*");
+            t.push_u16(n);
         }
-        None => num(s, pk.win),
+        None => t.push_u16(pk.win),
     }
-    s.push(',');
-    num(s, pk.wscale);
-    s.push(':');
+    t.push(b',');
+    t.push_u16(pk.wscale.into());
+    t.push(b':');
     for (i, &k) in pk.layout.as_slice().iter().enumerate() {
         if i > 0 {
-            s.push(',');
+            t.push(b',');
         }
         match k {
             opt::EOL => {
-                s.push_str("eol+");
-                num(s, pk.eol_pad);
+                t.push_str("eol+");
+                t.push_u16(pk.eol_pad.into());
             }
-            opt::NOP => s.push_str("nop"),
-            opt::MSS => s.push_str("mss"),
-            opt::WS => s.push_str("ws"),
-            opt::SOK => s.push_str("sok"),
-            opt::SACK => s.push_str("sack"),
-            opt::TS => s.push_str("ts"),
+            opt::NOP => t.push_str("nop"),
+            opt::MSS => t.push_str("mss"),
+            opt::WS => t.push_str("ws"),
+            opt::SOK => t.push_str("sok"),
+            opt::SACK => t.push_str("sack"),
+            opt::TS => t.push_str("ts"),
             other => {
-                s.push('?');
-                num(s, other);
+                t.push(b'?');
+                t.push_u16(other.into());
             }
         }
     }
-    s.push(':');
-    pk.quirks.push_tokens(s);
-    s.push_str(if pk.payload.is_empty() { ":0" } else { ":+" });
+    t.push(b':');
+    for (i, token) in pk.quirks.tokens().enumerate() {
+        if i > 0 {
+            t.push(b',');
+        }
+        t.push_str(token);
+    }
+    t.push_str(if pk.payload.is_empty() { ":0" } else { ":+" });
+    t
 }
 
 #[cfg(test)]

@@ -19,8 +19,10 @@ mod nat;
 pub mod observe;
 pub mod packet;
 mod query;
+mod sigmemo;
 mod state;
 mod table;
+mod text;
 
 use std::sync::Arc;
 
@@ -110,6 +112,8 @@ pub struct Engine {
     flows: List<Key, Flow>,
     fields: FieldBuf,
     http_vocab: p0f_http::Vocabulary,
+    /// Recent SYN and SYN+ACK matches and raw signatures.
+    sig_memo: sigmemo::SigMemo,
     counters: TableCounters,
 }
 
@@ -133,6 +137,7 @@ impl Engine {
             flows,
             fields: FieldBuf::default(),
             http_vocab,
+            sig_memo: sigmemo::SigMemo::new(),
             counters: TableCounters::default(),
         }
     }

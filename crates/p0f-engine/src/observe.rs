@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::addr::{EndpointText, HostAddr};
+use crate::text::{append_short, pad8};
 
 /// One `key = value` line of an observation; `None` prints as `???`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,10 +152,11 @@ impl Ends {
 
 /// Appends `| key     = ` with the key padded to eight columns.
 fn push_key(buf: &mut Vec<u8>, key: &str) {
-    const PAD: &[u8; 8] = b"        ";
     buf.extend_from_slice(b"| ");
-    buf.extend_from_slice(key.as_bytes());
-    buf.extend_from_slice(&PAD[key.len().min(8)..]);
+    match pad8(key.as_bytes()) {
+        Some(padded) => buf.extend_from_slice(&padded),
+        None => buf.extend_from_slice(key.as_bytes()),
+    }
     buf.extend_from_slice(b" = ");
 }
 
@@ -166,23 +168,23 @@ pub fn render_console_block(buf: &mut Vec<u8>, obs: &Observation<'_>) {
 /// [`render_console_block`] with the ends already rendered.
 pub fn render_console_block_with(buf: &mut Vec<u8>, obs: &Observation<'_>, ends: &Ends) {
     buf.extend_from_slice(b".-[ ");
-    buf.extend_from_slice(ends.client.as_bytes());
+    ends.client.append_to(buf);
     buf.extend_from_slice(b" -> ");
-    buf.extend_from_slice(ends.server.as_bytes());
+    ends.server.append_to(buf);
     buf.extend_from_slice(b" (");
-    buf.extend_from_slice(obs.kind.as_bytes());
+    append_short(buf, obs.kind.as_bytes());
     buf.extend_from_slice(b") ]-\n|\n");
     if obs.about_client {
-        push_key(buf, "client");
-        buf.extend_from_slice(ends.client.as_bytes());
+        buf.extend_from_slice(b"| client   = ");
+        ends.client.append_to(buf);
     } else {
-        push_key(buf, "server");
-        buf.extend_from_slice(ends.server.as_bytes());
+        buf.extend_from_slice(b"| server   = ");
+        ends.server.append_to(buf);
     }
     buf.push(b'\n');
     for f in obs.fields {
         push_key(buf, f.key);
-        buf.extend_from_slice(f.value.unwrap_or("???").as_bytes());
+        append_short(buf, f.value.unwrap_or("???").as_bytes());
         buf.push(b'\n');
     }
     buf.extend_from_slice(b"|\n`----\n\n");
@@ -197,13 +199,13 @@ pub fn render_log_line(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>) {
 /// [`render_log_line`] with the ends already rendered.
 pub fn render_log_line_with(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_>, ends: &Ends) {
     buf.push(b'[');
-    buf.extend_from_slice(stamp.as_bytes());
+    append_short(buf, stamp.as_bytes());
     buf.extend_from_slice(b"] mod=");
-    buf.extend_from_slice(obs.kind.as_bytes());
+    append_short(buf, obs.kind.as_bytes());
     buf.extend_from_slice(b"|cli=");
-    buf.extend_from_slice(ends.client.as_bytes());
+    ends.client.append_to(buf);
     buf.extend_from_slice(b"|srv=");
-    buf.extend_from_slice(ends.server.as_bytes());
+    ends.server.append_to(buf);
     buf.extend_from_slice(if obs.about_client {
         b"|subj=cli"
     } else {
@@ -211,9 +213,9 @@ pub fn render_log_line_with(buf: &mut Vec<u8>, stamp: &str, obs: &Observation<'_
     });
     for f in obs.fields {
         buf.push(b'|');
-        buf.extend_from_slice(f.key.as_bytes());
+        append_short(buf, f.key.as_bytes());
         buf.push(b'=');
-        buf.extend_from_slice(f.value.unwrap_or("???").as_bytes());
+        append_short(buf, f.value.unwrap_or("???").as_bytes());
     }
     buf.push(b'\n');
 }

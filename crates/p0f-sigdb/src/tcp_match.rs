@@ -17,7 +17,7 @@ const MIN_TCP4: i32 = 40;
 const MIN_TCP6: i32 = 60;
 
 /// What the engine measured on one SYN or SYN+ACK, in the form matching needs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TcpObserved {
     /// 4 or 6.
     pub ver: u8,

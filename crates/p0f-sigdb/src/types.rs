@@ -76,34 +76,69 @@ impl Quirks {
 }
 
 impl Quirks {
-    /// Appends the tokens as `Display` prints them, without `core::fmt`
-    /// (raw signatures are built for every SYN and SYN+ACK).
+    /// The token of each bit, by bit number ("" for bits p0f has no token
+    /// for, which are never printed).
+    const TOKEN_OF_BIT: [&'static str; 32] = {
+        let mut t = [""; 32];
+        let mut i = 0;
+        while i < Quirks::TOKENS.len() {
+            let (bit, token) = Quirks::TOKENS[i];
+            t[bit.0.trailing_zeros() as usize] = token;
+            i += 1;
+        }
+        t
+    };
+
+    /// The tokens of the set quirks in p0f's print order ([`Quirks::TOKENS`]).
+    ///
+    /// That order is the bits' own order except for `ecn` (bit 0), which
+    /// comes after `id-` (bit 3); so the set bits below 0x10 other than
+    /// ECN come first, then ECN, then the rest, each part lowest bit first.
+    /// Walking only the set bits matters: raw signatures are built for
+    /// every SYN and SYN+ACK, and most carry two or three quirks.
+    pub fn tokens(self) -> impl Iterator<Item = &'static str> {
+        const LOW: u32 = 0x0e;
+        let parts = [
+            self.0 & LOW,
+            self.0 & Quirks::ECN.0,
+            self.0 & !(LOW | Quirks::ECN.0),
+        ];
+        parts.into_iter().flat_map(set_bits).filter_map(|bit| {
+            let token = Quirks::TOKEN_OF_BIT[bit as usize];
+            (!token.is_empty()).then_some(token)
+        })
+    }
+
+    /// Appends the tokens as `Display` prints them, without `core::fmt`.
     pub fn push_tokens(&self, out: &mut String) {
-        let mut first = true;
-        for (bit, token) in Quirks::TOKENS {
-            if self.contains(bit) {
-                if !first {
-                    out.push(',');
-                }
-                out.push_str(token);
-                first = false;
+        for (i, token) in self.tokens().enumerate() {
+            if i > 0 {
+                out.push(',');
             }
+            out.push_str(token);
         }
     }
+}
+
+/// The numbers of the set bits of `word`, lowest first.
+fn set_bits(mut word: u32) -> impl Iterator<Item = u32> {
+    std::iter::from_fn(move || {
+        (word != 0).then(|| {
+            let bit = word.trailing_zeros();
+            word &= word - 1;
+            bit
+        })
+    })
 }
 
 impl fmt::Display for Quirks {
     /// Comma-separated tokens in p0f's fixed order (empty for no quirks).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for (bit, token) in Quirks::TOKENS {
-            if self.contains(bit) {
-                if !first {
-                    f.write_str(",")?;
-                }
-                f.write_str(token)?;
-                first = false;
+        for (i, token) in self.tokens().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
             }
+            f.write_str(token)?;
         }
         Ok(())
     }
@@ -323,4 +358,38 @@ pub struct Database {
     pub ua_os: Vec<UaOs>,
     /// TCP records bucketed by option layout (filled in by the parser).
     pub tcp_index: TcpIndex,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tokens of `q` the plain way: every entry of the print-order
+    /// table whose bit is set.
+    fn tokens_by_table(q: Quirks) -> Vec<&'static str> {
+        Quirks::TOKENS
+            .iter()
+            .filter(|(bit, _)| q.contains(*bit))
+            .map(|&(_, token)| token)
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Walking the set bits gives the table's order, for any bits at
+        /// all (unknown ones included).
+        #[test]
+        fn tokens_follow_the_print_order(bits: u32) {
+            let q = Quirks(bits);
+            proptest::prop_assert_eq!(q.tokens().collect::<Vec<_>>(), tokens_by_table(q));
+        }
+    }
+
+    #[test]
+    fn ecn_prints_after_the_id_quirks() {
+        let q = Quirks::ECN
+            .union(Quirks::DF)
+            .union(Quirks::ZERO_ID)
+            .union(Quirks::FLOW);
+        assert_eq!(q.to_string(), "df,id-,ecn,flow");
+    }
 }

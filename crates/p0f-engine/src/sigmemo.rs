@@ -1,0 +1,88 @@
+//! A memo of recent SYN and SYN+ACK fingerprints.
+//!
+//! Busy links see the same few TCP stacks over and over: the MX benchmark
+//! capture has 3,542 distinct SYNs in 200,000 connections. Matching a
+//! signature against the database and writing its raw text cost about
+//! 1,300 instructions a packet; hashing the facts they depend on and
+//! finding them here costs a few dozen. The memo is direct-mapped and of
+//! fixed size, allocated once: a new fingerprint simply replaces whatever
+//! shared its slot, so memory never grows and nothing is ever stale (the
+//! key holds every input of the match and of the raw text, and the
+//! database never changes under an engine).
+
+use p0f_sigdb::{TcpMatch, TcpObserved};
+
+use crate::text::FixedText;
+
+/// Slots in the memo (a power of two): about 130 KiB, and a raw signature
+/// string each once filled.
+const SLOTS: usize = 1024;
+
+/// A raw signature's text; see `raw_sig_text` in `fingerprint.rs` for the bound.
+pub(crate) type RawSig = FixedText<320>;
+
+/// Everything the match and the raw signature depend on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SigKey {
+    /// The observed facts, with the timestamp reduced to whether it is
+    /// zero: that is all the window-multiple check uses of it.
+    obs: TcpObserved,
+    syn_mss: u16,
+    response: bool,
+}
+
+impl SigKey {
+    pub(crate) fn new(response: bool, obs: &TcpObserved, syn_mss: u16) -> SigKey {
+        let mut obs = *obs;
+        obs.ts1 = u32::from(obs.ts1 != 0);
+        SigKey {
+            obs,
+            syn_mss,
+            response,
+        }
+    }
+}
+
+/// One memoised fingerprint. The raw signature is kept as a `String`, so
+/// that a hit hands out text without checking it again; a slot's string is
+/// reused when the slot is taken over, so the memo allocates at most once
+/// per slot.
+#[derive(Default)]
+struct Slot {
+    key: Option<SigKey>,
+    matched: TcpMatch,
+    raw_sig: String,
+}
+
+pub(crate) struct SigMemo {
+    slots: Vec<Slot>,
+    hasher: ahash::RandomState,
+}
+
+impl SigMemo {
+    pub(crate) fn new() -> SigMemo {
+        SigMemo {
+            slots: (0..SLOTS).map(|_| Slot::default()).collect(),
+            hasher: ahash::RandomState::new(),
+        }
+    }
+
+    /// The memoised match and raw signature for `key`, computed with
+    /// `compute` when this key is not in its slot.
+    pub(crate) fn get(
+        &mut self,
+        key: SigKey,
+        compute: impl FnOnce() -> (TcpMatch, RawSig),
+    ) -> (TcpMatch, &str) {
+        let at = self.hasher.hash_one(key) as usize & (SLOTS - 1);
+        let slot = &mut self.slots[at];
+        if slot.key != Some(key) {
+            let (matched, text) = compute();
+            slot.key = Some(key);
+            slot.matched = matched;
+            slot.raw_sig.clear();
+            slot.raw_sig.push_str(text.as_str());
+        }
+        (slot.matched, &slot.raw_sig)
+    }
+}
