@@ -47,9 +47,11 @@ packets=$(TZ=UTC "$BIN" -f "$SHARED/reference/p0f.fp" --bug-compat -r "$CAPTURE"
 text=$(instructions text)
 json=$(instructions json --json)
 log=$(instructions log -o "$WORK/json-cost.log.log" --log-format json)
-awk -v p="$packets" -v t="$text" -v j="$json" -v l="$log" 'BEGIN {
+textlog=$(instructions textlog -o "$WORK/json-cost.textlog.log")
+awk -v p="$packets" -v t="$text" -v j="$json" -v l="$log" -v tl="$textlog" 'BEGIN {
     printf "capture: %d packets\n", p
     printf "text (console):        %8.0f instructions/packet\n", t / p
     printf "--json (console):      %8.0f instructions/packet  (%.2fx text)\n", j / p, j / t
-    printf "text + JSON -o log:    %8.0f instructions/packet  (%.2fx text)\n", l / p, l / t
+    printf "text + text -o log:    %8.0f instructions/packet\n", tl / p
+    printf "text + JSON -o log:    %8.0f instructions/packet  (%.2fx text + text log)\n", l / p, l / tl
 }'

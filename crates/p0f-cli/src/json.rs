@@ -6,17 +6,17 @@
 //! [`Verdict`], not re-parsed from the text), numbers as numbers, word
 //! lists as arrays, and `???` as `null`.
 //!
-//! Serialisation goes through serde into a buffer the caller reuses; the
-//! addresses and the time stamp are rendered into buffers kept here, so a
-//! steady stream of observations does not allocate.
+//! Lines are written by [`JsonWriter`] (see `jsonw.rs` for why not serde)
+//! into a buffer the caller reuses; the addresses and the time stamp are
+//! rendered into buffers kept here, so a steady stream of observations does
+//! not allocate.
 
 use std::sync::Arc;
 
 use p0f_engine::{Field, HostAddr, Observation, Verdict};
 use p0f_sigdb::Database;
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
 
+use crate::jsonw::JsonWriter;
 use crate::utctime::utc_seconds;
 
 /// Renders observations as JSON objects, one per line.
@@ -62,8 +62,7 @@ impl JsonRenderer {
             client,
             server,
         };
-        // Writing into a Vec cannot fail, and every value is serialisable.
-        let _ = serde_json::to_writer(&mut *buf, &record);
+        record.write(&mut JsonWriter::new(buf));
         buf.push(b'\n');
     }
 }
@@ -116,14 +115,7 @@ struct Record<'a> {
     server: &'a str,
 }
 
-#[derive(Serialize)]
-struct Endpoint<'a> {
-    addr: &'a str,
-    port: u16,
-}
-
 /// A matched label: the OS or application.
-#[derive(Serialize)]
 struct Label<'a> {
     name: &'a str,
     flavor: Option<&'a str>,
@@ -133,81 +125,101 @@ struct Label<'a> {
     fuzzy: bool,
 }
 
-impl Serialize for Record<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let obs = self.obs;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("time", self.time)?;
-        map.serialize_entry("unix_time", &obs.time)?;
-        map.serialize_entry("kind", obs.kind)?;
-        map.serialize_entry(
-            "client",
-            &Endpoint {
-                addr: self.client,
-                port: obs.client_port,
-            },
-        )?;
-        map.serialize_entry(
-            "server",
-            &Endpoint {
-                addr: self.server,
-                port: obs.server_port,
-            },
-        )?;
-        map.serialize_entry(
-            "subject",
-            if obs.about_client { "client" } else { "server" },
-        )?;
-        for field in obs.fields {
-            self.serialize_field(&mut map, field)?;
-        }
-        map.end()
-    }
-}
-
 impl Record<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        let obs = self.obs;
+        w.begin_object();
+        w.key("time");
+        w.plain_string(self.time);
+        w.key("unix_time");
+        w.u32(obs.time);
+        w.key("kind");
+        w.plain_string(obs.kind);
+        w.key("client");
+        write_endpoint(w, self.client, obs.client_port);
+        w.key("server");
+        write_endpoint(w, self.server, obs.server_port);
+        w.key("subject");
+        w.plain_string(if obs.about_client { "client" } else { "server" });
+        for field in obs.fields {
+            self.write_field(w, field);
+        }
+        w.end_object();
+    }
+
     /// Writes one field of the block with its typed value.
-    fn serialize_field<M: SerializeMap>(&self, map: &mut M, f: &Field<'_>) -> Result<(), M::Error> {
+    fn write_field(&self, w: &mut JsonWriter<'_>, f: &Field<'_>) {
         let text = f.value;
         match f.key {
-            "os" | "app" => map.serialize_entry(f.key, &self.label()),
+            "os" | "app" => {
+                w.key(f.key);
+                match self.label() {
+                    Some(l) => write_label(w, &l),
+                    None => w.null(),
+                }
+            }
             "dist" => {
                 // `<= N` when the TTL cannot be trusted (random-TTL tools).
                 let bound = text.and_then(|t| t.strip_prefix("<= "));
-                map.serialize_entry("dist", &number::<u32>(bound.or(text)))?;
-                map.serialize_entry("dist_upper_bound", &bound.is_some())
+                w.key("dist");
+                w.opt_u32(number(bound.or(text)));
+                w.key("dist_upper_bound");
+                w.bool(bound.is_some());
             }
-            "params" | "reason" => map.serialize_entry(f.key, &Words(text)),
-            "raw_mtu" => map.serialize_entry(f.key, &number::<u32>(text)),
-            "raw_freq" => map.serialize_entry(
-                f.key,
-                &number::<f64>(text.map(|t| t.trim_end_matches(" Hz"))),
-            ),
-            "raw_hits" => map.serialize_entry(f.key, &Numbers(text)),
+            "params" | "reason" => {
+                w.key(f.key);
+                write_words(w, text);
+            }
+            "raw_mtu" => {
+                w.key(f.key);
+                w.opt_u32(number(text));
+            }
+            "raw_freq" => {
+                w.key(f.key);
+                w.opt_f64(number(text.map(|t| t.trim_end_matches(" Hz"))));
+            }
+            "raw_hits" => {
+                w.key(f.key);
+                w.begin_array();
+                for n in text.unwrap_or("").split(',') {
+                    if let Ok(n) = n.trim().parse::<u32>() {
+                        w.u32(n);
+                    }
+                }
+                w.end_array();
+            }
             "uptime" => match self.obs.verdict {
                 Verdict::Uptime {
                     seconds,
                     modulo_days,
                     ..
                 } => {
-                    map.serialize_entry("uptime", &seconds)?;
-                    map.serialize_entry("uptime_modulo_days", &modulo_days)
+                    w.key("uptime");
+                    w.u32(seconds);
+                    w.key("uptime_modulo_days");
+                    w.u32(modulo_days);
                 }
-                _ => map.serialize_entry("uptime", &None::<u32>),
+                _ => {
+                    w.key("uptime");
+                    w.null();
+                }
             },
-            "lang" => map.serialize_entry(
-                "lang",
-                &match text {
+            "lang" => {
+                w.key("lang");
+                w.opt_string(match text {
                     Some("none") | None => None,
                     Some("???") => Some("unknown"),
                     other => other,
-                },
-            ),
-            key => map.serialize_entry(key, &text.filter(|t| *t != "???")),
+                });
+            }
+            key => {
+                w.key(key);
+                w.opt_string(text.filter(|t| *t != "???"));
+            }
         }
     }
 
-    /// The matched label as an object, or None.
+    /// The matched label, or None.
     fn label(&self) -> Option<Label<'_>> {
         let (index, fuzzy) = match self.obs.verdict {
             Verdict::Signature { label, fuzzy, .. } => (label?, fuzzy),
@@ -229,32 +241,46 @@ impl Record<'_> {
     }
 }
 
-fn number<T: std::str::FromStr>(text: Option<&str>) -> Option<T> {
-    text.and_then(|t| t.trim().parse().ok())
+fn write_endpoint(w: &mut JsonWriter<'_>, addr: &str, port: u16) {
+    w.begin_object();
+    w.key("addr");
+    w.plain_string(addr);
+    w.key("port");
+    w.u32(port.into());
+    w.end_object();
+}
+
+fn write_label(w: &mut JsonWriter<'_>, l: &Label<'_>) {
+    w.begin_object();
+    w.key("name");
+    w.string(l.name);
+    w.key("flavor");
+    w.opt_string(l.flavor);
+    w.key("class");
+    w.opt_string(l.class);
+    w.key("generic");
+    w.bool(l.generic);
+    w.key("fuzzy");
+    w.bool(l.fuzzy);
+    w.end_object();
 }
 
 /// A space-separated word list (`params`, `reason`) as an array; p0f's
 /// `none` and `???` are the empty list.
-struct Words<'a>(Option<&'a str>);
-
-impl Serialize for Words<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = match self.0 {
-            Some("none") | Some("???") | None => "",
-            Some(t) => t,
-        };
-        s.collect_seq(text.split_ascii_whitespace())
+fn write_words(w: &mut JsonWriter<'_>, text: Option<&str>) {
+    let text = match text {
+        Some("none") | Some("???") | None => "",
+        Some(t) => t,
+    };
+    w.begin_array();
+    for word in text.split_ascii_whitespace() {
+        w.string(word);
     }
+    w.end_array();
 }
 
-/// A comma-separated list of integers (`raw_hits`) as an array.
-struct Numbers<'a>(Option<&'a str>);
-
-impl Serialize for Numbers<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.unwrap_or("");
-        s.collect_seq(text.split(',').filter_map(|n| n.trim().parse::<u32>().ok()))
-    }
+fn number<T: std::str::FromStr>(text: Option<&str>) -> Option<T> {
+    text.and_then(|t| t.trim().parse().ok())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod args;
 mod conntable;
 mod daemon;
 mod json;
+mod jsonw;
 mod localtime;
 mod metrics;
 mod outbuf;

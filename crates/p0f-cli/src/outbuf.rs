@@ -122,7 +122,7 @@ mod tests {
             let mut out = OutBuf::new(&mut calls);
             out.buffer().extend_from_slice(b"block one\n");
             out.appended().unwrap();
-            write!(out, "status {}\n", 2).unwrap();
+            writeln!(out, "status {}", 2).unwrap();
             assert!(out.get_ref().0.is_empty());
             out.flush().unwrap();
         }
