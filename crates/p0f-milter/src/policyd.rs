@@ -86,7 +86,8 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(
     r: &mut R,
     idle: Duration,
 ) -> Result<Option<Request>, RequestError> {
-    let mut req = Request::new();
+    // Postfix sends about 30 attributes: one allocation, no regrowth.
+    let mut req = Request::with_capacity(32);
     let mut total = 0usize;
     let mut line = Vec::new();
     loop {
