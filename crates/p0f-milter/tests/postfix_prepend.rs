@@ -45,6 +45,9 @@ fn answers(log: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// (stage, action) answers, or (name, value) header fields.
+type Pairs = Vec<(String, String)>;
+
 struct Setup {
     mta: Mta,
     policy: MailPolicy,
@@ -53,7 +56,7 @@ struct Setup {
 impl Setup {
     /// Sends one message and returns (policy answers while it was sent,
     /// delivered header names and values).
-    fn send(&self, client: &str, marker: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    fn send(&self, client: &str, marker: &str) -> (Pairs, Pairs) {
         let before = answers(&self.policy.log_text()).len();
         let s = swaks(
             None,
@@ -189,26 +192,36 @@ fn prepend_stages_on_real_postfix() {
     assert_eq!(ours(&h), ["X-Greylist", "X-P0F-Genre"], "{h:?}");
     assert!(values(&h, "X-Greylist")[0].starts_with("delayed "), "{h:?}");
 
-    // With the sender restrictions too: one more stage.
+    // With the sender restrictions too: one more stage. Postfix delays the
+    // sender restrictions to RCPT (smtpd_delay_reject = yes, its default),
+    // so that request also says protocol_state=RCPT: two RCPT answers.
     setup
         .mta
         .reconfigure(&[format!("smtpd_sender_restrictions = {svc}")]);
+    let three = pairs(&[
+        ("RCPT", "X-P0F-Genre"),
+        ("RCPT", "X-P0F-Link-Type"),
+        ("DATA", "X-P0F-Karma"),
+    ]);
     let (a, h) = setup.send(LINUX, "glpp-linux3");
-    let got = prepends(&a);
-    eprintln!("three lines, Linux: answers {a:?}\nheaders {h:?}");
+    assert_eq!(prepends(&a), three, "{a:?}");
     assert_eq!(
         ours(&h),
         ["X-P0F-Genre", "X-P0F-Link-Type", "X-P0F-Karma"],
-        "{got:?} {h:?}"
+        "{h:?}"
     );
+    assert_eq!(values(&h, "X-P0F-Karma"), ["0"]);
     let (a, h) = setup.send(WINDOWS, "glpp-known3");
-    eprintln!("three lines, Windows known: answers {a:?}\nheaders {h:?}");
+    assert_eq!(prepends(&a), three, "{a:?}");
     assert_eq!(
         ours(&h),
         ["X-P0F-Genre", "X-P0F-Link-Type", "X-P0F-Karma"],
         "{h:?}"
     );
     assert_eq!(values(&h, "X-P0F-Karma"), ["-1"]);
+    // Prepended headers stand above Postfix's own Received: line.
+    let pos = |n: &str| h.iter().position(|(k, _)| k == n).unwrap();
+    assert!(pos("X-P0F-Karma") < pos("Received"), "{h:?}");
     eprintln!(
         "prepend_stages_on_real_postfix: passed in {:.1?}",
         started.elapsed()
