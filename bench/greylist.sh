@@ -34,14 +34,17 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; return 1; }
 
 P0F=${P0F:-/usr/sbin/p0f}
-"$P0F" -f /etc/p0f/p0f.fp -i lo -s "$TMP/p0f.sock" 'port 9' >"$TMP/p0f.out" 2>&1 & PIDS+=($!)
+# -S 100: p0f 3.09b serves 20 API clients at once by default and leaves
+# the rest in its backlog (printing a warning on every loop meanwhile);
+# with 50 connections an operator raises it, as here.
+"$P0F" -f /etc/p0f/p0f.fp -i lo -S 100 -s "$TMP/p0f.sock" 'port 9' >"$TMP/p0f.out" 2>&1 & PIDS+=($!)
 RPORT=$(free_port)
 redis-server --bind 127.0.0.1 --port "$RPORT" --save '' --appendonly no --dir "$TMP" >/dev/null & PIDS+=($!)
 wait_port "$RPORT"
 echo "redis://127.0.0.1:$RPORT/" > "$TMP/redis.url"; chmod 600 "$TMP/redis.url"
 for _ in $(seq 50); do [ -S "$TMP/p0f.sock" ] && break; sleep 0.1; done
 
-mailpolicy() { # backend port
+mailpolicy() { # backend port metrics-port
     local store
     if [ "$1" = redis ]; then store='store = "redis"
 redis_url_file = "redis.url"'; else store="path = \"$TMP/greylist-$2.redb\""; fi
@@ -55,16 +58,19 @@ delay = 300
 $store
 [[greylist.rule]]
 EOT
-    RUST_LOG=error "$BIN/p0f-mailpolicy" -c "$TMP/$1.toml" 2>"$TMP/$1.log" & PIDS+=($!)
+    RUST_LOG=error "$BIN/p0f-mailpolicy" -c "$TMP/$1.toml" --metrics "127.0.0.1:$3" 2>"$TMP/$1.log" & PIDS+=($!)
     wait_port "$2"
 }
 
 echo "machine: $(nproc) cores, $(uname -r); $SECS s per run; client and server share the machine"
 for backend in embedded redis; do
     for n in "${COUNTS[@]}"; do
-        port=$(free_port)
-        mailpolicy "$backend" "$port"
+        port=$(free_port); mport=$(free_port)
+        mailpolicy "$backend" "$port" "$mport"
         "$BIN/examples/policy_bench" "127.0.0.1:$port" "$n" "$SECS" "p0f-mailpolicy ($backend)"
+        # How the p0f queries went (a refused query still gives an answer,
+        # unfingerprinted, so it would hide in the figures above).
+        curl -s "http://127.0.0.1:$mport/metrics" | awk '/^p0f_mailpolicy_(p0f_queries|greylist_store_errors)_total/ {printf "    %s %s\n", $1, $2}'
         kill "${PIDS[-1]}"; unset 'PIDS[-1]'
         redis-cli -p "$RPORT" flushall >/dev/null
     done

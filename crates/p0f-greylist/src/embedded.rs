@@ -1,9 +1,10 @@
 //! The embedded store: one redb file, for a single MX host.
 //!
 //! One writer thread owns the writes: it takes the checks waiting in its
-//! queue (up to [`MAX_BATCH`]), applies [`step`] to each in turn inside one
-//! write transaction (each sees the writes of the ones before it), commits,
-//! and only then answers them. So checks are serialised and atomic, and
+//! queue (up to [`MAX_BATCH`]; when busy, also those arriving within
+//! [`GATHER_FOR`]), applies [`step`] to each in turn inside one write
+//! transaction (each sees the writes of the ones before it), commits, and
+//! only then answers them. So checks are serialised and atomic, and
 //! under load many share one commit instead of queueing for redb's single
 //! write lock one by one. Commits are made with [`Durability::None`]; the
 //! writer makes them durable every `flush_every` (and
@@ -145,31 +146,38 @@ impl EmbeddedStore {
     }
 }
 
+/// How long the writer keeps gathering checks for a batch when it is busy
+/// (checks were already waiting when it finished the last one). A commit
+/// costs several page writes whatever the batch holds, and without the
+/// wait a busy writer commits one or two checks at a time: the checks
+/// arrive one by one as the connections' tasks reach the store. When the
+/// writer is idle, a check is committed at once.
+pub const GATHER_FOR: Duration = Duration::from_micros(300);
+
 /// The writer thread: batches of checks, one commit each, and a flush
 /// every `flush_every`. Ends (after a last flush) when the store is dropped.
 fn writer(db: &Database, rx: &mpsc::Receiver<Job>, flush_every: Duration) {
     let mut last_flush = Instant::now();
     let mut dirty = false;
+    // A check that was already waiting when the last batch was answered.
+    let mut waiting: Option<Job> = None;
     loop {
-        let wait = flush_every.saturating_sub(last_flush.elapsed());
-        let first = match rx.recv_timeout(wait) {
-            Ok(j) => Some(j),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                if let Err(e) = flush_db(db) {
-                    tracing::warn!(error = %e, "greylist: final flush of the embedded store failed");
+        let busy = waiting.is_some();
+        let first = match waiting.take() {
+            Some(j) => Some(j),
+            None => match rx.recv_timeout(flush_every.saturating_sub(last_flush.elapsed())) {
+                Ok(j) => Some(j),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    if let Err(e) = flush_db(db) {
+                        tracing::warn!(error = %e, "greylist: final flush of the embedded store failed");
+                    }
+                    return;
                 }
-                return;
-            }
+            },
         };
         if let Some(first) = first {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(j) => batch.push(j),
-                    Err(_) => break,
-                }
-            }
+            let batch = gather(rx, first, busy);
             match run_batch(db, &batch) {
                 Ok(outcomes) => {
                     for (job, o) in batch.into_iter().zip(outcomes) {
@@ -183,6 +191,7 @@ fn writer(db: &Database, rx: &mpsc::Receiver<Job>, flush_every: Duration) {
                 }
             }
             dirty = true;
+            waiting = rx.try_recv().ok();
         }
         if dirty && last_flush.elapsed() >= flush_every {
             if let Err(e) = flush_db(db) {
@@ -194,6 +203,30 @@ fn writer(db: &Database, rx: &mpsc::Receiver<Job>, flush_every: Duration) {
             last_flush = Instant::now();
         }
     }
+}
+
+/// `first` and whatever is queued behind it, up to [`MAX_BATCH`]; when
+/// `busy`, also what arrives within [`GATHER_FOR`].
+fn gather(rx: &mpsc::Receiver<Job>, first: Job, busy: bool) -> Vec<Job> {
+    let mut batch = vec![first];
+    let until = Instant::now() + if busy { GATHER_FOR } else { Duration::ZERO };
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => batch.push(j),
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match rx.recv_timeout(left) {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    batch
 }
 
 /// Applies a batch of checks in one write transaction, in order.

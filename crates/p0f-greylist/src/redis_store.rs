@@ -17,6 +17,12 @@
 //! By default the script reads the time from Redis (`TIME`), so MX hosts
 //! whose clocks differ still agree.
 //!
+//! TLS (`rediss://`) uses rustls with the *ring* provider: the server's
+//! certificate is checked against the CA given in [`TlsPem::root_cert`]
+//! (or the system's roots without one), and [`TlsPem::client`] adds a
+//! client certificate for servers that ask for one
+//! (`tls-auth-clients yes`, Redis's default).
+//!
 //! The connection is made on first use and re-made by the client's
 //! connection manager after failures; a server that is down when the
 //! service starts is therefore no start-up error: checks fail (and the
@@ -33,9 +39,30 @@ use crate::{BoxFuture, Store, StoreError, Triplet};
 
 const SCRIPT: &str = include_str!("greylist.lua");
 
+/// TLS material, in PEM, read from files by the caller at start-up.
+#[derive(Clone, Default)]
+pub struct TlsPem {
+    /// CA certificates the server's certificate must chain to; `None`:
+    /// the system's roots.
+    pub root_cert: Option<Vec<u8>>,
+    /// Client certificate chain and private key.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("TlsPem")
+            .field("root_cert", &self.root_cert.is_some())
+            .field("client", &self.client.is_some())
+            .finish()
+    }
+}
+
 /// The Redis-backed store.
 pub struct RedisStore {
     client: redis::Client,
+    tls: bool,
     conn: Mutex<Option<ConnectionManager>>,
     script: Script,
     prefix: String,
@@ -52,9 +79,54 @@ impl RedisStore {
     /// `url` is `redis://[:password@]host:port[/db]` or `unix:///path`.
     /// Nothing is connected yet.
     pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<RedisStore, StoreError> {
-        let client = redis::Client::open(url).map_err(err)?;
+        RedisStore::with_tls(url, None, prefix, timeout)
+    }
+
+    /// As [`RedisStore::new`]; with `tls`, `url` must be `rediss://`.
+    pub fn with_tls(
+        url: &str,
+        tls: Option<&TlsPem>,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<RedisStore, StoreError> {
+        if url.contains('#') {
+            // redis-rs reads `#insecure` as "skip certificate checks".
+            return Err(err(
+                "the URL must not have a #fragment (#insecure is refused)",
+            ));
+        }
+        let is_tls = url.starts_with("rediss://");
+        let client = match tls {
+            Some(pem) => {
+                if !is_tls {
+                    return Err(err("TLS settings need a rediss:// URL"));
+                }
+                install_crypto_provider();
+                redis::Client::build_with_tls(
+                    url,
+                    redis::TlsCertificates {
+                        client_tls: pem
+                            .client
+                            .as_ref()
+                            .map(|(cert, key)| redis::ClientTlsConfig {
+                                client_cert: cert.clone(),
+                                client_key: key.clone(),
+                            }),
+                        root_cert: pem.root_cert.clone(),
+                    },
+                )
+                .map_err(err)?
+            }
+            None => {
+                if is_tls {
+                    install_crypto_provider();
+                }
+                redis::Client::open(url).map_err(err)?
+            }
+        };
         Ok(RedisStore {
             client,
+            tls: is_tls,
             conn: Mutex::new(None),
             script: Script::new(SCRIPT),
             prefix: prefix.to_string(),
@@ -75,9 +147,21 @@ impl RedisStore {
             .set_max_delay(Duration::from_secs(2));
         let c = ConnectionManager::new_with_config(self.client.clone(), cfg)
             .await
-            .map_err(err)?;
+            .map_err(|e| self.connect_error(e))?;
         *g = Some(c.clone());
         Ok(c)
+    }
+
+    /// Says what failed; a TLS failure names the settings to look at.
+    fn connect_error(&self, e: redis::RedisError) -> StoreError {
+        if self.tls {
+            StoreError(format!(
+                "redis: TLS connection failed (check the server certificate against \
+                 [greylist.redis_tls] ca_file, and the client certificate): {e}"
+            ))
+        } else {
+            StoreError(format!("redis: cannot connect: {e}"))
+        }
     }
 
     async fn check_async(&self, t: &Triplet, now: u64, p: &Params) -> Result<Outcome, StoreError> {
@@ -107,6 +191,12 @@ impl RedisStore {
             other => return Err(err(format!("script answered {other:?}"))),
         })
     }
+}
+
+/// rustls needs a process-wide crypto provider; *ring* is the one built in.
+/// Installing twice is harmless (the first stays).
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl Store for RedisStore {

@@ -10,12 +10,14 @@
 //! * One answer can prepend one header, and `PREPEND` is not honoured at the
 //!   end of the message. The headers a message should get are queued in this
 //!   order: `X-Greylist` (when a recipient passed after a delay),
-//!   `X-P0F-Genre`, `X-P0F-Link-Type`, the karma header; every stage that
-//!   can prepend (MAIL if `check_policy_service` is also in
-//!   `smtpd_sender_restrictions`, each accepted RCPT, DATA) sends the first
-//!   one not sent yet that is known by then. Without greylisting and with
-//!   one recipient that is `X-P0F-Genre` at RCPT and `X-P0F-Link-Type` at
-//!   DATA. The message's `instance` attribute tracks what was sent.
+//!   `X-P0F-Genre`, `X-P0F-Link-Type`, the karma header; every request
+//!   that can prepend (each accepted RCPT, DATA, and a second RCPT request
+//!   when `check_policy_service` is also in `smtpd_sender_restrictions`,
+//!   which Postfix evaluates at RCPT by default) sends the first one not
+//!   sent yet that is known by then. Without greylisting and with one
+//!   recipient that is `X-P0F-Genre` at RCPT and `X-P0F-Link-Type` at DATA
+//!   (`tests/postfix_prepend.rs` shows it on Postfix). The message's
+//!   `instance` attribute tracks what was sent.
 //! * Greylisting answers `DEFER_IF_PERMIT 4.7.1 text` at RCPT, as postgrey
 //!   does (Postfix sends it as `450 4.7.1`), or, with `deny_late` and for
 //!   the null sender, `450 4.7.1 text` at DATA.
@@ -86,7 +88,8 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(
     r: &mut R,
     idle: Duration,
 ) -> Result<Option<Request>, RequestError> {
-    let mut req = Request::new();
+    // Postfix sends about 30 attributes: one allocation, no regrowth.
+    let mut req = Request::with_capacity(32);
     let mut total = 0usize;
     let mut line = Vec::new();
     loop {

@@ -358,3 +358,67 @@ fn greylisting_shared_by_two_mx_hosts_and_embedded() {
         mx5.log_text()
     );
 }
+
+/// Redis over TLS as an operator configures it: the password in the URL
+/// file (`rediss://`), the CA and client certificate in
+/// `[greylist.redis_tls]`, nothing on the command line. Greylisting works;
+/// a service given a CA that did not sign the server's certificate accepts
+/// the mail and logs why the store failed.
+#[test]
+fn greylisting_over_redis_tls_from_the_config_files() {
+    if !(require("/usr/bin/redis-server", "redis-server") && require("/usr/bin/openssl", "openssl"))
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let _p0f = fake_p0f(&sock);
+    make_certificates(dir.path(), &["good", "other"]);
+    let redis = TlsRedisServer::start(dir.path(), "gl-tls-pw");
+    let url_file = dir.path().join("redis.url");
+    std::fs::write(
+        &url_file,
+        format!("rediss://:gl-tls-pw@127.0.0.1:{}/\n", redis.port),
+    )
+    .unwrap();
+    std::fs::set_permissions(&url_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let store = |ca: &str| {
+        format!(
+            "store = \"redis\"\nredis_url_file = \"redis.url\"\nstore_timeout_ms = 2000\n\
+             [greylist.redis_tls]\nca_file = \"{ca}-ca.pem\"\ncert_file = \"client.pem\"\nkey_file = \"client.key\""
+        )
+    };
+    // The TLS table goes in `extra`: write_config puts it after the other
+    // [greylist] keys and before the rules.
+    let (p1, p2) = (free_port(), free_port());
+    let good = write_config(dir.path(), "tls-good", &sock, p1, "", &store("good"));
+    let bad = write_config(dir.path(), "tls-bad", &sock, p2, "", &store("other"));
+    let mx1 = MailPolicy::start(&["-c".into(), good], dir.path().join("tls-good.log"), p1);
+    let mx2 = MailPolicy::start(&["-c".into(), bad], dir.path().join("tls-bad.log"), p2);
+
+    let from = "tls@bank.example";
+    let a = rcpt(p1, WINDOWS, from, "t1");
+    assert!(is_defer(&a), "first sight over TLS: {a}");
+    std::thread::sleep(Duration::from_secs(DELAY) + Duration::from_millis(300));
+    let a = rcpt(p1, WINDOWS, from, "t2");
+    assert!(a.starts_with("PREPEND X-Greylist: delayed "), "{a}");
+    assert!(
+        !mx1.log_text().contains("greylist store failed"),
+        "{}",
+        mx1.log_text()
+    );
+
+    // The wrong CA: accepted (never lose mail), and the log says what failed.
+    let a = rcpt(p2, WINDOWS, "other@bank.example", "t3");
+    assert!(!a.starts_with("DEFER"), "{a}");
+    let log = mx2.log_text();
+    assert!(
+        log.contains("greylist store failed") && log.contains("TLS connection failed"),
+        "{log}"
+    );
+    assert!(log.contains("invalid peer certificate"), "{log}");
+    assert!(
+        !log.contains("gl-tls-pw"),
+        "the password must not be logged:\n{log}"
+    );
+}

@@ -497,3 +497,159 @@ async fn greylisting_tempfails_at_rcpt_or_data_and_marks_the_pass() {
     m.send(proto::C_QUIT, b"").await;
     h.await.unwrap();
 }
+
+/// A policy with greylisting from a `[greylist]` table (`extra` is added to
+/// it) and a rule for Windows, p0f at `sock`.
+fn greylist_policy(dir: &std::path::Path, sock: &std::path::Path, extra: &str) -> Policy {
+    let text = format!(
+        "[greylist]\ndelay = 300\nretry_window = 600\npath = \"{}\"\n{extra}\n[[greylist.rule]]\nos = \"/windows/\"\n",
+        dir.join("text.redb").display()
+    );
+    let g = p0f_policy::greylist::config::parse_table(&text, std::path::Path::new("t.toml"))
+        .unwrap()
+        .unwrap();
+    Policy::open(PolicyConfig {
+        instances: parse_plugins_text(&format!("ident/p0f {}", sock.display()), "plugins").unwrap(),
+        greylist: Some(g),
+        timeout: Duration::from_millis(500),
+        ..PolicyConfig::default()
+    })
+    .unwrap()
+}
+
+fn policy_rcpt(
+    client: &str,
+    sender: &str,
+    rcpt: &str,
+    instance: &str,
+) -> p0f_milter::policyd::Request {
+    [
+        ("request", "smtpd_access_policy"),
+        ("protocol_state", "RCPT"),
+        ("client_address", client),
+        ("client_port", "4100"),
+        ("sender", sender),
+        ("recipient", rcpt),
+        ("instance", instance),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// postgrey's `%s` (seconds left) and `%r` (recipient domain) in the text,
+/// through both protocols: the milter's 450 at RCPT and the policy
+/// service's DEFER_IF_PERMIT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greylist_text_placeholders_in_both_protocols() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    for a in ["192.0.2.31", "192.0.2.32"] {
+        fake.set_v3(a.parse().unwrap(), v3_os("Windows", "7 or 8", "DSL", 0));
+    }
+    let p = greylist_policy(
+        dir.path(),
+        &sock,
+        "text = \"Greylisted for %s seconds, see https://help.example/%r.html\"",
+    );
+
+    let (mut m, h) = start(p.clone());
+    m.negotiate().await;
+    m.connect(b'4', "192.0.2.31", 4001, None).await;
+    m.recv().await;
+    m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+    m.recv().await;
+    m.send(proto::C_RCPT, b"<u@Dest.Example>\0").await;
+    let (c, text) = m.recv().await;
+    assert_eq!(c, b'y');
+    assert_eq!(
+        String::from_utf8_lossy(&text).trim_end_matches('\0'),
+        "450 4.7.1 Greylisted for 300 seconds, see https://help.example/Dest.Example.html"
+    );
+    // An early retry: the seconds left, not the whole delay.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    m.send(proto::C_RCPT, b"<u@Dest.Example>\0").await;
+    let (_, text) = m.recv().await;
+    let text = String::from_utf8_lossy(&text).to_string();
+    assert!(
+        text.starts_with("450 4.7.1 Greylisted for 29") && !text.contains("for 300 "),
+        "{text}"
+    );
+    m.send(proto::C_QUIT, b"").await;
+    h.await.unwrap();
+
+    let svc = p0f_milter::policyd::PolicyService::new(p);
+    let a = svc
+        .decide(&policy_rcpt(
+            "192.0.2.32",
+            "b@example.com",
+            "v@other.example",
+            "1.1",
+        ))
+        .await;
+    assert_eq!(
+        a,
+        "DEFER_IF_PERMIT 4.7.1 Greylisted for 300 seconds, see https://help.example/other.example.html"
+    );
+}
+
+/// qpsmtpd's `greylisting` line without `per_recipient` decides as its MAIL
+/// hook does: the null sender is deferred at RCPT like any sender. With
+/// `per_recipient 1` it is held to DATA (the RCPT hook's probe exception).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_recipient_decides_where_the_qpsmtpd_hook_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    fake.set_v3(
+        "192.0.2.41".parse().unwrap(),
+        v3_os("Windows", "7 or 8", "DSL", 0),
+    );
+    for (n, line, at_rcpt) in [
+        (1, "greylisting p0f genre,windows sender 1", true),
+        (
+            2,
+            "greylisting p0f genre,windows sender 1 per_recipient 1",
+            false,
+        ),
+    ] {
+        let plugins = dir.path().join(format!("plugins{n}"));
+        let text = format!("ident/p0f {}\n{line}\n", sock.display());
+        std::fs::write(&plugins, &text).unwrap();
+        let mut g = p0f_policy::greylist::qpsmtpd::parse_plugins_text(
+            &text,
+            &plugins.display().to_string(),
+        )
+        .unwrap()
+        .unwrap();
+        g.store = p0f_policy::greylist::StoreConfig::Embedded {
+            path: dir.path().join(format!("q{n}.redb")),
+        };
+        let p = Policy::open(PolicyConfig {
+            instances: parse_plugins_text(&text, "plugins").unwrap(),
+            greylist: Some(g),
+            timeout: Duration::from_millis(500),
+            ..PolicyConfig::default()
+        })
+        .unwrap();
+        let svc = p0f_milter::policyd::PolicyService::new(p);
+        let rcpt = svc
+            .decide(&policy_rcpt(
+                "192.0.2.41",
+                "",
+                "u@example.org",
+                &format!("{n}.1"),
+            ))
+            .await;
+        let mut data = policy_rcpt("192.0.2.41", "", "", &format!("{n}.1"));
+        data.insert("protocol_state".into(), "DATA".into());
+        let data = svc.decide(&data).await;
+        if at_rcpt {
+            assert!(rcpt.starts_with("DEFER_IF_PERMIT 4.7.1 "), "{line}: {rcpt}");
+        } else {
+            assert!(!rcpt.starts_with("DEFER"), "{line}: {rcpt}");
+            assert!(data.starts_with("450 4.7.1 "), "{line}: {data}");
+        }
+    }
+}

@@ -1,16 +1,21 @@
 //! Greylisting on real Postfix, with state shared by two MX hosts:
 //!
-//! * a bridge and client namespaces as in `postfix_live.rs` (the Windows-like
-//!   stack at 10.231.0.20, Linux at 10.231.0.10), this workspace's `p0f`
-//!   daemon capturing on the bridge;
+//! * a bridge `gl-br0` on 10.232.0.0/24 with client namespaces (`gl-win`,
+//!   the Windows-like stack of `postfix_live.rs`, and `gl-lin`, Linux), this
+//!   workspace's `p0f` daemon capturing on the bridge;
 //! * Debian's `redis-server` on loopback, started here;
-//! * two Postfix instances as two MX hosts: the system instance on
-//!   10.231.0.1:10025 and a second instance (`/etc/postfix-p0ftmx2`, own
-//!   queue) on 10.231.0.2:10025, each with its own `p0f-mailpolicy` milter,
-//!   both sharing the Redis;
+//! * two Postfix instances as two MX hosts, 10.232.0.1 and 10.232.0.2, each
+//!   with its own `p0f-mailpolicy` milter, both sharing the Redis;
 //! * a third Postfix instance whose master runs inside the Windows-like
-//!   namespace (own queue, relayhost MX1, retry backoff of a few seconds):
-//!   a real sender that retries on its own.
+//!   namespace (relayhost MX1, retry backoff of a few seconds): a real
+//!   sender that retries on its own.
+//!
+//! Every part is the test's own (`support::isolated`): Postfix instances
+//! in temporary directories (configuration, queue, data directory, log,
+//! mailbox), names with the prefix `gl`, free loopback ports. Nothing is
+//! shared with other tests or with another run of this one, which is what
+//! made the second MX "go silent" when this test used the fixed names of
+//! the other live tests (see `support/isolated.rs`).
 //!
 //! It shows that the Windows-like client is deferred at first (`450 4.7.1`
 //! at RCPT), deferred again when it retries too early through the other
@@ -26,87 +31,72 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use p0f_api::v3;
 use support::greylist::{free_port, require, MailPolicy, RedisServer};
-use support::mx::Instance;
-use support::*;
+use support::isolated::{swaks, Mta, Net, Sent, DOMAIN};
+use support::{
+    ensure_packages, genre_of, is_root, must, p0f_binary, test_dir, v3_query, values, Daemon, LIN,
+    STACKS, WIN,
+};
 
-const MX2: &str = "10.231.0.2";
+/// The SMTP port of both MX hosts on the bridge (our own addresses).
+const SMTP: u16 = 10125;
 const DELAY: u64 = 4;
 
-/// swaks from a namespace with a given envelope sender to `server`.
-fn send(c: &Client, server: &str, from: &str, marker: &str) -> Sent {
-    let port = PORT.to_string();
-    let subject = format!("Subject: {marker}");
-    let o = run(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            c.netns.as_deref().unwrap(),
-            "swaks",
-            "--server",
-            server,
-            "--port",
-            &port,
-            "--local-interface",
-            &c.addr,
-            "--from",
+struct Clients {
+    net: Net,
+}
+
+impl Clients {
+    /// swaks from the stack's first address, with the envelope sender
+    /// `from` and a forged `X-Greylist`, to `server`.
+    fn send(&self, stack: &support::Stack, server: &str, from: &str, marker: &str) -> Sent {
+        swaks(
+            Some(&self.net.ns(stack)),
+            &self.net.addr(stack, 0),
+            (server, SMTP),
             from,
-            "--to",
-            "p0ftest@localhost",
-            "--header",
-            &subject,
-            "--add-header",
-            "X-Greylist: forged",
-            "--timeout",
-            "60",
-            "--body",
-            "greylist test",
-        ],
-    );
-    Sent {
-        ok: o.status.success(),
-        transcript: format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
+            &[&format!("user@{DOMAIN}")],
+            marker,
+            &["--add-header", "X-Greylist: forged"],
+        )
+    }
+
+    fn expect_greylisted(&self, stack: &support::Stack, server: &str, from: &str, marker: &str) {
+        let s = self.send(stack, server, from, marker);
+        assert!(
+            !s.ok && s.reply_to("RCPT TO").contains("450 4.7.1 Greylisted"),
+            "{marker}: expected 450 4.7.1 at RCPT from {server}:\n{}",
+            s.transcript
+        );
+    }
+
+    fn expect_accepted(
+        &self,
+        stack: &support::Stack,
+        mx: &Mta,
+        from: &str,
+        marker: &str,
+    ) -> Vec<(String, String)> {
+        let s = self.send(stack, &mx.listen.0, from, marker);
+        assert!(
+            s.ok,
+            "{marker}: not accepted by {}:\n{}",
+            mx.name, s.transcript
+        );
+        mx.delivered(marker)
     }
 }
 
-fn expect_greylisted(c: &Client, server: &str, from: &str, marker: &str) {
-    let s = send(c, server, from, marker);
-    let rcpt_reply = s
-        .transcript
-        .lines()
-        .skip_while(|l| !l.contains("RCPT TO:"))
-        .nth(1)
-        .unwrap_or("");
-    assert!(
-        !s.ok && rcpt_reply.contains("450 4.7.1 Greylisted"),
-        "{marker}: expected 450 4.7.1 at RCPT from {server}:\n{}",
-        s.transcript
-    );
-}
-
-fn expect_accepted(c: &Client, server: &str, from: &str, marker: &str) -> Vec<(String, String)> {
-    let s = send(c, server, from, marker);
-    assert!(
-        s.ok,
-        "{marker}: not accepted by {server}:\n{}",
-        s.transcript
-    );
-    delivered(marker)
-}
-
-fn mailpolicy_config(dir: &Path, name: &str, p0f_sock: &Path, port: u16) -> String {
+fn mailpolicy_config(dir: &Path, name: &str, p0f_sock: &Path, port: u16, relay: &str) -> String {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
         &path,
         format!(
-            "trusted_networks = [\"{RELAY}/32\"]\n\
+            "trusted_networks = [\"{relay}/32\"]\n\
              [[p0f]]\nsocket = \"{}\"\n\
              [listen]\nmilter = [\"inet:127.0.0.1:{port}\"]\n\
              [greylist]\ndelay = {DELAY}\nretry_window = 600\nstore = \"redis\"\n\
@@ -119,13 +109,17 @@ fn mailpolicy_config(dir: &Path, name: &str, p0f_sock: &Path, port: u16) -> Stri
     path.display().to_string()
 }
 
-// Not run by default yet: the second Postfix instance sometimes stops
-// answering (no banner within 60 s; once its queue lost `pid/`), and the
-// cause is not found. The same two-MX logic runs in CI through policy
-// delegation against a real redis-server (tests/greylist.rs). Run with
-// `cargo test --release -p p0f-milter --test postfix_greylist -- --ignored`.
+/// This workspace's daemon on our bridge, v3 socket in `dir`.
+fn daemon(net: &Net, dir: &Path) -> Daemon {
+    let sock = dir.join("p0f.sock");
+    let mut cmd = Command::new(p0f_binary());
+    cmd.args(["-i", &net.bridge(), "-s"])
+        .arg(&sock)
+        .arg(format!("tcp port {SMTP}"));
+    Daemon::start("p0f-rs", cmd, sock, None)
+}
+
 #[test]
-#[ignore = "second Postfix instance intermittently silent; see the comment"]
 fn greylisting_across_two_postfix_mx_hosts() {
     assert!(
         is_root(),
@@ -136,14 +130,38 @@ fn greylisting_across_two_postfix_mx_hosts() {
         return;
     }
     let started = Instant::now();
-    let p0f = p0f_binary();
-    let dir = test_dir("p0f-mailpolicy-greylist");
-    let _net = TestNet::create();
-    must("ip", &["addr", "add", &format!("{MX2}/24"), "dev", BRIDGE]);
-    let daemon = Daemon::start_rs(&p0f, dir.path());
+    let dir = test_dir("gl-postfix-greylist");
+    // First, so that it is dropped last (after every Postfix and daemon).
+    let c = Clients {
+        net: Net::create("gl", 232),
+    };
+    let net = &c.net;
+    let mx2_addr = net.host_addr(2);
+    must(
+        "ip",
+        &[
+            "addr",
+            "add",
+            &format!("{mx2_addr}/24"),
+            "dev",
+            &net.bridge(),
+        ],
+    );
+    let relay = net.addr(&WIN, 1);
+    let daemon = daemon(net, dir.path());
     let _diag = daemon.diagnostics();
-    probe_links(&first_addrs());
-    check_fingerprints(&daemon, Duration::from_secs(10));
+    net.probe(SMTP);
+    for s in STACKS.iter().filter(|s| s.ns != "p0ft-unk") {
+        let a = net.addr(s, 0);
+        let r = v3_query(&daemon.sock, &a, Duration::from_secs(10));
+        assert_eq!(
+            (r.status, genre_of(&r), r.link_type.as_string()),
+            (v3::Status::Ok, s.os.to_string(), s.link.to_string()),
+            "{} ({a}) does not fingerprint as expected; the daemon saw:\n{}",
+            net.ns(s),
+            daemon.syn_of(&a)
+        );
+    }
 
     let mut redis = RedisServer::start();
     let url_file = dir.path().join("redis.url");
@@ -153,7 +171,7 @@ fn greylisting_across_two_postfix_mx_hosts() {
     let mp1 = MailPolicy::start(
         &[
             "-c".into(),
-            mailpolicy_config(dir.path(), "mx1", &daemon.sock, pa),
+            mailpolicy_config(dir.path(), "mx1", &daemon.sock, pa, &relay),
         ],
         dir.path().join("mx1.log"),
         pa,
@@ -161,52 +179,29 @@ fn greylisting_across_two_postfix_mx_hosts() {
     let mp2 = MailPolicy::start(
         &[
             "-c".into(),
-            mailpolicy_config(dir.path(), "mx2", &daemon.sock, pb),
+            mailpolicy_config(dir.path(), "mx2", &daemon.sock, pb, &relay),
         ],
         dir.path().join("mx2.log"),
         pb,
     );
-    let _mx1 = Postfix::start(
-        HOST,
-        &[
-            format!("inet_interfaces = 127.0.0.1, {HOST}"),
-            format!("mynetworks = 127.0.0.1/32 [::1]/128 {RELAY}/32"),
-            format!("smtpd_milters = inet:127.0.0.1:{pa}"),
-        ],
-    );
-    let mx2 = Instance::start(
-        "p0ftmx2",
-        None,
-        &[
-            format!("inet_interfaces = {MX2}"),
-            "myhostname = mx2.p0ftest".into(),
-            "mydestination = localhost, p0ftest.localdomain".into(),
-            format!("mynetworks = 127.0.0.1/32 {RELAY}/32"),
-            format!("smtpd_milters = inet:127.0.0.1:{pb}"),
-            "milter_default_action = accept".into(),
-        ],
-        &[format!("{PORT}/inet={PORT} inet n - n - - smtpd")],
-    );
-    let t = Instant::now();
-    while std::net::TcpStream::connect((MX2, PORT)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "MX2 does not listen:\n{}",
-            tail(&mx2.log, 20)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mx_settings = |port: u16| {
+        vec![
+            format!("mynetworks = 127.0.0.1/32 {relay}/32"),
+            format!("smtpd_milters = inet:127.0.0.1:{port}"),
+            "milter_default_action = accept".to_string(),
+        ]
+    };
+    let mx1 = Mta::start("glmx1", None, (&net.host(), SMTP), &mx_settings(pa));
+    let mx2 = Mta::start("glmx2", None, (&mx2_addr, SMTP), &mx_settings(pb));
 
-    let win = client(&WIN, WIN.addrs[0]);
-    let lin = client(&LIN, LIN.addrs[0]);
     let from = "news@bank.example";
 
     // First sight through MX1, an early retry through MX2.
     let first = Instant::now();
-    expect_greylisted(&win, HOST, from, "gl-first");
-    expect_greylisted(&win, MX2, from, "gl-early");
+    c.expect_greylisted(&WIN, &mx1.listen.0, from, "gl-first");
+    c.expect_greylisted(&WIN, &mx2.listen.0, from, "gl-early");
     // Linux is never delayed.
-    let h = expect_accepted(&lin, HOST, "l@example.org", "gl-linux");
+    let h = c.expect_accepted(&LIN, &mx1, "l@example.org", "gl-linux");
     assert_eq!(values(&h, "X-Greylist"), Vec::<String>::new(), "{h:?}");
     assert_eq!(values(&h, "X-P0F-Genre"), vec![LIN.os.to_string()]);
 
@@ -214,7 +209,7 @@ fn greylisting_across_two_postfix_mx_hosts() {
     std::thread::sleep(
         (Duration::from_secs(DELAY) + Duration::from_millis(500)).saturating_sub(first.elapsed()),
     );
-    let h = expect_accepted(&win, MX2, from, "gl-pass");
+    let h = c.expect_accepted(&WIN, &mx2, from, "gl-pass");
     let xg = values(&h, "X-Greylist");
     assert_eq!(xg.len(), 1, "{h:?}");
     assert!(
@@ -222,7 +217,7 @@ fn greylisting_across_two_postfix_mx_hosts() {
         "{xg:?}"
     );
     // Remembered, on the other MX too.
-    let h = expect_accepted(&win, HOST, from, "gl-known");
+    let h = c.expect_accepted(&WIN, &mx1, from, "gl-known");
     assert_eq!(values(&h, "X-Greylist"), Vec::<String>::new(), "{h:?}");
     assert!(
         mp2.log_text().contains("greylist: pass"),
@@ -231,74 +226,59 @@ fn greylisting_across_two_postfix_mx_hosts() {
     );
 
     // A real retrying sender: Postfix in the Windows-like namespace.
-    let sender = Instance::start(
-        "p0ftsend",
-        Some(WIN.ns),
+    let win_ns = c.net.ns(&WIN);
+    let sender = Mta::start(
+        "glsend",
+        Some(&win_ns),
+        ("127.0.0.1", 10026),
         &[
-            "inet_interfaces = 127.0.0.1".into(),
-            "myhostname = sender.p0ftest".into(),
-            "mydestination =".into(),
+            "virtual_mailbox_domains =".into(),
             "mynetworks = 127.0.0.0/8".into(),
-            format!("relayhost = [{HOST}]:{PORT}"),
-            format!("smtp_bind_address = {}", WIN.addrs[0]),
+            format!("relayhost = [{}]:{SMTP}", mx1.listen.0),
+            format!("smtp_bind_address = {}", c.net.addr(&WIN, 0)),
             "queue_run_delay = 1s".into(),
             "minimal_backoff_time = 2s".into(),
             "maximal_backoff_time = 3s".into(),
         ],
-        &["127.0.0.1:10026/inet=127.0.0.1:10026 inet n - n - - smtpd".into()],
     );
-    let o = run(
-        "ip",
-        &[
-            "netns",
-            "exec",
-            WIN.ns,
-            "swaks",
-            "--server",
-            "127.0.0.1",
-            "--port",
-            "10026",
-            "--from",
-            "retrier@sender.example",
-            "--to",
-            "p0ftest@localhost",
-            "--header",
-            "Subject: gl-retrier",
-            "--timeout",
-            "30",
-        ],
+    let s = swaks(
+        Some(&win_ns),
+        "127.0.0.1",
+        ("127.0.0.1", 10026),
+        "retrier@sender.example",
+        &[&format!("user@{DOMAIN}")],
+        "gl-retrier",
+        &[],
     );
     assert!(
-        o.status.success(),
-        "submission to the sending Postfix failed: {}",
-        String::from_utf8_lossy(&o.stdout)
+        s.ok,
+        "submission to the sending Postfix failed:\n{}",
+        s.transcript
     );
     let submitted = Instant::now();
-    let h = delivered("gl-retrier");
+    let h = mx1.delivered("gl-retrier");
     let took = submitted.elapsed();
     assert!(
         sender.wait_log(&["status=deferred", "450 4.7.1", "Greylisted"], 5),
         "the sender was first deferred:\n{}",
-        tail(&sender.log, 20)
+        sender.log_tail(20)
     );
     assert!(
         took >= Duration::from_secs(DELAY),
         "delivered after {took:?}, before the delay"
     );
-    let xg = values(&h, "X-Greylist");
-    assert_eq!(xg.len(), 1, "{h:?}");
+    assert_eq!(values(&h, "X-Greylist").len(), 1, "{h:?}");
     drop(sender);
 
     // Redis stopped: mail flows, and the service says why.
     redis.stop();
-    let h = expect_accepted(&win, HOST, "new@bank.example", "gl-redis-down");
+    let h = c.expect_accepted(&WIN, &mx1, "new@bank.example", "gl-redis-down");
     assert_eq!(values(&h, "X-P0F-Genre"), vec![WIN.os.to_string()]);
     assert!(
         mp1.log_text().contains("greylist store failed"),
         "{}",
         mp1.log_text()
     );
-    drop(mx2);
     eprintln!(
         "greylisting_across_two_postfix_mx_hosts: passed in {:.1?}",
         started.elapsed()

@@ -1,5 +1,6 @@
-//! Asking p0f: one query per connection to its Unix socket, every step
-//! (connect, write, read) under its own timeout, the reply checked before use.
+//! Asking p0f over its Unix socket, every step (connect, write, read) under
+//! its own timeout, the reply checked before use. v3 queries reuse kept
+//! connections ([`crate::pool`]); v2 queries get one connection each.
 
 use std::fmt;
 use std::io;
@@ -15,6 +16,7 @@ use tokio::time::timeout;
 
 use crate::config::Instance;
 use crate::net::canonical;
+use crate::pool::Pool;
 use crate::record::{ApiVersion, Fingerprint};
 
 /// The ends of one SMTP connection, as far as the MTA told them.
@@ -185,19 +187,37 @@ pub fn check_v2(buf: &[u8; v2::RESPONSE_LEN], id: u32) -> Result<Answer, LookupE
     }
 }
 
-async fn exchange<const N: usize>(
-    path: &Path,
-    query: &[u8],
-    limit: Duration,
-) -> Result<[u8; N], LookupError> {
-    let mut s = timeout(limit, UnixStream::connect(path))
+async fn connect(path: &Path, limit: Duration) -> Result<UnixStream, LookupError> {
+    timeout(limit, UnixStream::connect(path))
         .await
         .map_err(|_| LookupError::Timeout(Step::Connect, limit))?
-        .map_err(|e| LookupError::Io(Step::Connect, e))?;
-    timeout(limit, s.write_all(query))
-        .await
-        .map_err(|_| LookupError::Timeout(Step::Write, limit))?
-        .map_err(|e| LookupError::Io(Step::Write, e))?;
+        .map_err(|e| LookupError::Io(Step::Connect, e))
+}
+
+/// One query on an open connection. The flag says whether the failure
+/// shows a connection the daemon had already closed (nothing of an answer
+/// came back), which is worth one new connection when it was a kept one.
+async fn query_on<const N: usize>(
+    s: &mut UnixStream,
+    query: &[u8],
+    limit: Duration,
+) -> Result<[u8; N], (LookupError, bool)> {
+    let closed = |e: &io::Error| {
+        matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::NotConnected
+        )
+    };
+    match timeout(limit, s.write_all(query)).await {
+        Err(_) => return Err((LookupError::Timeout(Step::Write, limit), false)),
+        Ok(Err(e)) => {
+            let stale = closed(&e);
+            return Err((LookupError::Io(Step::Write, e), stale));
+        }
+        Ok(Ok(())) => {}
+    }
     let mut buf = [0u8; N];
     let mut got = 0;
     let read = async {
@@ -210,12 +230,64 @@ async fn exchange<const N: usize>(
         }
         Ok::<(), io::Error>(())
     };
-    timeout(limit, read)
+    match timeout(limit, read).await {
+        Err(_) => Err((LookupError::Timeout(Step::Read, limit), false)),
+        Ok(Err(e)) => {
+            let stale = got == 0 && closed(&e);
+            Err((LookupError::Io(Step::Read, e), stale))
+        }
+        Ok(Ok(())) if got < N => Err((LookupError::ShortReply { got, want: N }, got == 0)),
+        Ok(Ok(())) => Ok(buf),
+    }
+}
+
+/// One query on a connection of its own (v2: p0f 2 answers one query per
+/// connection).
+async fn exchange<const N: usize>(
+    path: &Path,
+    query: &[u8],
+    limit: Duration,
+) -> Result<[u8; N], LookupError> {
+    let mut s = connect(path, limit).await?;
+    query_on::<N>(&mut s, query, limit)
         .await
-        .map_err(|_| LookupError::Timeout(Step::Read, limit))?
-        .map_err(|e| LookupError::Io(Step::Read, e))?;
-    if got < N {
-        return Err(LookupError::ShortReply { got, want: N });
+        .map_err(|(e, _)| e)
+}
+
+/// A v3 answer that starts with the reply magic: the connection is in step
+/// and may be kept.
+fn in_step(buf: &[u8]) -> bool {
+    buf.len() >= 4 && buf[..4] == v3::RESPONSE_MAGIC.to_ne_bytes()
+}
+
+/// One v3 query on a kept connection if there is one, else on a new one;
+/// the connection is kept afterwards if the answer was in step (see
+/// [`crate::pool`]).
+async fn exchange_pooled<const N: usize>(
+    pool: &Pool,
+    path: &Path,
+    query: &[u8],
+    limit: Duration,
+) -> Result<[u8; N], LookupError> {
+    if let Some(mut s) = pool.take() {
+        match query_on::<N>(&mut s, query, limit).await {
+            Ok(buf) => {
+                if in_step(&buf) {
+                    pool.put(s);
+                }
+                return Ok(buf);
+            }
+            Err((e, false)) => return Err(e),
+            // Closed by the daemon while it was idle: a new connection.
+            Err((_, true)) => {}
+        }
+    }
+    let mut s = connect(path, limit).await?;
+    let buf = query_on::<N>(&mut s, query, limit)
+        .await
+        .map_err(|(e, _)| e)?;
+    if in_step(&buf) {
+        pool.put(s);
     }
     Ok(buf)
 }
@@ -230,16 +302,31 @@ fn next_id() -> u32 {
     t ^ NEXT_ID.fetch_add(0x9e37_79b9, Ordering::Relaxed) ^ 42
 }
 
-/// Asks one p0f instance about one connection.
+/// Asks one p0f instance about one connection, on a connection of its own.
 pub async fn lookup(
     inst: &Instance,
+    conn: &ConnInfo,
+    limit: Duration,
+) -> Result<Answer, LookupError> {
+    lookup_with(inst, None, conn, limit).await
+}
+
+/// As [`lookup`]; v3 queries go over `pool`'s kept connections when given.
+pub async fn lookup_with(
+    inst: &Instance,
+    pool: Option<&Pool>,
     conn: &ConnInfo,
     limit: Duration,
 ) -> Result<Answer, LookupError> {
     match inst.version {
         ApiVersion::V3 => {
             let q = v3_query(conn).encode();
-            let buf = exchange::<{ v3::RESPONSE_LEN }>(&inst.socket, &q, limit).await?;
+            let buf = match pool {
+                Some(p) => {
+                    exchange_pooled::<{ v3::RESPONSE_LEN }>(p, &inst.socket, &q, limit).await?
+                }
+                None => exchange::<{ v3::RESPONSE_LEN }>(&inst.socket, &q, limit).await?,
+            };
             check_v3(&buf)
         }
         ApiVersion::V2 => {

@@ -39,6 +39,8 @@ struct State {
     behaviour: Option<Behaviour>,
     v3_queries: Vec<IpAddr>,
     v2_queries: Vec<v2::Query>,
+    /// Connections accepted.
+    connections: usize,
 }
 
 /// A running fake p0f. Dropping it stops it and removes the socket.
@@ -90,6 +92,7 @@ impl FakeP0f {
             while !sp.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((s, _)) => {
+                        st.lock().unwrap().connections += 1;
                         let (st, sp) = (st.clone(), sp.clone());
                         std::thread::spawn(move || serve(s, st, sp));
                     }
@@ -127,6 +130,11 @@ impl FakeP0f {
     /// Addresses asked about over v3, in order.
     pub fn v3_queries(&self) -> Vec<IpAddr> {
         self.state.lock().unwrap().v3_queries.clone()
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
     }
 
     /// v2 queries received, in order.

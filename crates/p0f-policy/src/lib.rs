@@ -56,6 +56,7 @@ pub mod fake;
 pub mod greylist;
 pub mod net;
 pub mod policy;
+pub mod pool;
 pub mod record;
 
 pub use client::{Answer, ConnInfo, LookupError};

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use tracing::{debug, info, warn};
 
-use crate::client::{lookup, Answer, ConnInfo};
+use crate::client::{lookup_with, Answer, ConnInfo};
 use crate::config::{FailMode, PolicyConfig, SmtpReply};
+use crate::pool::Pool;
 use crate::record::{ApiVersion, Fingerprint};
 
 /// The genre header.
@@ -67,6 +68,8 @@ pub struct HeaderPlan {
 pub struct Policy {
     cfg: Arc<PolicyConfig>,
     greylist: Option<p0f_greylist::Greylist>,
+    /// Kept v3 connections, one pool per configured p0f instance.
+    pools: Arc<Vec<Pool>>,
 }
 
 /// Makes a p0f string safe as a header value: printable, one line, bounded.
@@ -91,6 +94,7 @@ impl Policy {
     /// A policy without a greylist store (see [`Policy::open`]).
     pub fn new(cfg: PolicyConfig) -> Policy {
         Policy {
+            pools: Arc::new(cfg.instances.iter().map(|_| Pool::default()).collect()),
             cfg: Arc::new(cfg),
             greylist: None,
         }
@@ -103,8 +107,8 @@ impl Policy {
             None => None,
         };
         Ok(Policy {
-            cfg: Arc::new(cfg),
             greylist,
+            ..Policy::new(cfg)
         })
     }
 
@@ -121,11 +125,17 @@ impl Policy {
     /// configured timeouts) and builds the connection's note. Never fails:
     /// a p0f that cannot be reached or understood is logged and skipped.
     pub async fn lookup(&self, conn: &ConnInfo) -> Lookup {
-        let futs = self
-            .cfg
-            .instances
-            .iter()
-            .map(|inst| async move { (inst, lookup(inst, conn, self.cfg.timeout).await) });
+        let futs =
+            self.cfg
+                .instances
+                .iter()
+                .zip(self.pools.iter())
+                .map(|(inst, pool)| async move {
+                    (
+                        inst,
+                        lookup_with(inst, Some(pool), conn, self.cfg.timeout).await,
+                    )
+                });
         let results = futures_join_all(futs).await;
         let mut out = Lookup::default();
         for (inst, res) in results {

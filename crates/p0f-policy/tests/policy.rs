@@ -468,3 +468,42 @@ async fn headers_plan() {
     );
     assert_eq!(p.header_plan(&lk), p0f_policy::HeaderPlan::default());
 }
+
+/// v3 queries reuse one kept connection; when the daemon goes away and
+/// comes back (closing it), the next query opens a new one and succeeds,
+/// and a daemon that answers out of step is not kept.
+#[tokio::test]
+async fn v3_connections_are_kept_and_replaced_when_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    fake.set_v3(ip("192.0.2.10"), v3_os("Linux", "3.11 and newer", "DSL", 0));
+    let p = policy(&format!("ident/p0f {}", sock.display()), "", |_| {});
+    for _ in 0..5 {
+        let lk = p.lookup(&ConnInfo::client_only(ip("192.0.2.10"))).await;
+        assert!(lk.record.is_some() && lk.errors.is_empty(), "{lk:?}");
+    }
+    assert_eq!(fake.v3_queries().len(), 5);
+    assert_eq!(fake.connections(), 1, "one connection for five queries");
+
+    // The daemon restarts: the kept connection is dead.
+    fake.stop();
+    let fake = FakeP0f::start(&sock).unwrap();
+    fake.set_v3(ip("192.0.2.10"), v3_os("Linux", "3.11 and newer", "DSL", 0));
+    let lk = p.lookup(&ConnInfo::client_only(ip("192.0.2.10"))).await;
+    assert!(lk.record.is_some() && lk.errors.is_empty(), "{lk:?}");
+    assert_eq!(fake.connections(), 1);
+
+    // Out of step (bad magic): an error, and that connection is not kept.
+    fake.set_behaviour(Behaviour::BadMagic);
+    let lk = p.lookup(&ConnInfo::client_only(ip("192.0.2.10"))).await;
+    assert!(lk.record.is_none() && !lk.errors.is_empty(), "{lk:?}");
+    fake.set_behaviour(Behaviour::Answer);
+    let lk = p.lookup(&ConnInfo::client_only(ip("192.0.2.10"))).await;
+    assert!(lk.record.is_some() && lk.errors.is_empty(), "{lk:?}");
+    assert_eq!(
+        fake.connections(),
+        2,
+        "a new connection after the bad answer"
+    );
+}

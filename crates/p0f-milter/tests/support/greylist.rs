@@ -105,6 +105,8 @@ pub struct MailPolicy {
     pub log: PathBuf,
     /// A port that must accept connections before the service counts as up.
     ready_port: u16,
+    /// `RUST_LOG` of the next start.
+    log_level: String,
 }
 
 impl MailPolicy {
@@ -114,9 +116,15 @@ impl MailPolicy {
             args: args.to_vec(),
             log,
             ready_port,
+            log_level: "info".into(),
         };
         m.restart();
         m
+    }
+
+    /// `RUST_LOG` from the next [`MailPolicy::restart`] on.
+    pub fn set_log_level(&mut self, level: &str) {
+        self.log_level = level.to_string();
     }
 
     pub fn restart(&mut self) {
@@ -128,7 +136,7 @@ impl MailPolicy {
             .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_p0f-mailpolicy"))
             .args(&self.args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", &self.log_level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -217,4 +225,137 @@ pub fn promtool_check(page: &str) -> (bool, String) {
         String::from_utf8_lossy(&o.stderr)
     );
     (o.status.success() && text.trim().is_empty(), text)
+}
+
+/// Runs `openssl` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Makes, in `dir`: `NAME-ca.pem`/`.key` for each CA in `cas`, and
+/// `server.pem`/`.key` (for 127.0.0.1) and `client.pem`/`.key`, both
+/// signed by the first CA.
+pub fn make_certificates(dir: &Path, cas: &[&str]) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for ca in cas {
+        let (key, pem, subj) = (
+            format!("{ca}-ca.key"),
+            format!("{ca}-ca.pem"),
+            format!("/CN=gl-{ca}-ca"),
+        );
+        let mut a = vec!["req", "-x509"];
+        a.extend(ec);
+        a.extend(["-days", "2", "-subj", &subj, "-keyout", &key, "-out", &pem]);
+        openssl(dir, &a);
+    }
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+        let (key, csr, pem, extf, subj) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+            format!("{name}.ext"),
+            format!("/CN=gl-{name}"),
+        );
+        let mut a = vec!["req"];
+        a.extend(ec);
+        a.extend(["-subj", &subj, "-keyout", &key, "-out", &csr]);
+        openssl(dir, &a);
+        let (ca_pem, ca_key) = (format!("{}-ca.pem", cas[0]), format!("{}-ca.key", cas[0]));
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                &extf,
+                "-out",
+                &pem,
+            ],
+        );
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(&key), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Debian's redis-server with TLS only (`--port 0`), a client certificate
+/// required, and a password; certificates from [`make_certificates`] in
+/// `certs`.
+pub struct TlsRedisServer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsRedisServer {
+    pub fn start(certs: &Path, password: &str) -> TlsRedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new("/usr/bin/redis-server")
+            .args([
+                "--port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--tls-port",
+                &port.to_string(),
+            ])
+            .args(["--tls-auth-clients", "yes", "--requirepass", password])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--tls-cert-file")
+            .arg(certs.join("server.pem"))
+            .arg("--tls-key-file")
+            .arg(certs.join("server.key"))
+            .arg("--tls-ca-cert-file")
+            .arg(certs.join("good-ca.pem"))
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        wait_port(port, "redis-server (TLS)", &String::new);
+        TlsRedisServer {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TlsRedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use p0f_api::v3;
 
 pub mod greylist;
-pub mod mx;
+pub mod isolated;
 
 pub const PORT: u16 = 10025;
 pub const USER: &str = "p0ftest";
@@ -634,7 +634,7 @@ pub fn first_addrs() -> Vec<(&'static Stack, &'static str)> {
 }
 
 /// A TCP connection from `from` to `to` (2 s timeout).
-fn connect_from(from: SocketAddr, to: SocketAddr) -> std::io::Result<()> {
+pub fn connect_from(from: SocketAddr, to: SocketAddr) -> std::io::Result<()> {
     // SAFETY: plain socket calls on a descriptor owned by this function
     // (closed by TcpStream or explicitly below).
     unsafe {

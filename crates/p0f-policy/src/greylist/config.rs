@@ -22,6 +22,7 @@ use std::time::Duration;
 use p0f_greylist::OnStoreError;
 use serde::Deserialize;
 
+use super::redis_conf::{check_pairing, read_redis_url, NativeRedisTls, RedisTls};
 use super::whitelist::{parse_clients, parse_recipients};
 use super::{GreyRule, GreylistConfig, MatchQuality, StoreConfig};
 use crate::config::{
@@ -46,6 +47,7 @@ pub(crate) struct NativeGreylist {
     store: Option<String>,
     path: Option<String>,
     redis_url_file: Option<String>,
+    redis_tls: Option<NativeRedisTls>,
     redis_prefix: Option<String>,
     store_timeout_ms: Option<u64>,
     on_store_error: Option<String>,
@@ -179,10 +181,10 @@ pub(crate) fn build(
     g.keys.fold_srs = raw.fold_srs;
     g.store = match raw.store.as_deref().unwrap_or("embedded") {
         "embedded" => {
-            if raw.redis_url_file.is_some() {
+            if raw.redis_url_file.is_some() || raw.redis_tls.is_some() {
                 return Err(ConfigError::new(
                     at("redis_url_file"),
-                    "redis_url_file needs store = \"redis\"",
+                    "redis_url_file and [greylist.redis_tls] need store = \"redis\"",
                 ));
             }
             StoreConfig::Embedded {
@@ -201,8 +203,21 @@ pub(crate) fn build(
                 ));
             };
             let path = relative_to(file, f);
+            let url = read_redis_url(&path)?;
+            let tls_at = format!(
+                "{fname}:{}",
+                text.lines()
+                    .position(|l| l.trim() == "[greylist.redis_tls]")
+                    .map_or(1, |i| i + 1)
+            );
+            let tls = match &raw.redis_tls {
+                Some(t) => Some(RedisTls::from_native(t, file, &tls_at)?),
+                None => None,
+            };
+            check_pairing(&url, tls.as_ref(), &tls_at)?;
             StoreConfig::Redis {
-                url: read_redis_url(&path)?,
+                url,
+                tls,
                 url_file: Some(path),
                 prefix: raw.redis_prefix.clone().unwrap_or_else(|| "p0fgl:".into()),
             }
@@ -343,48 +358,6 @@ pub(crate) fn check_tempfail(r: &crate::config::SmtpReply, place: &str) -> Resul
     Ok(())
 }
 
-/// Reads a Redis URL from a file (first non-comment line). The file holds
-/// the password, so it is never logged, and it must not be readable by
-/// everyone.
-pub fn read_redis_url(path: &Path) -> Result<String, ConfigError> {
-    use std::os::unix::fs::PermissionsExt;
-    let place = path.display().to_string();
-    let text = read_file(path)?;
-    let url = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .ok_or_else(|| ConfigError::new(&place, "no Redis URL in the file"))?
-        .to_string();
-    if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
-    {
-        return Err(ConfigError::new(
-            &place,
-            "the Redis URL must start with redis://, rediss:// or unix://",
-        ));
-    }
-    if url.starts_with("rediss://") {
-        return Err(ConfigError::new(&place, "TLS (rediss://) is not supported by this build; use a local tunnel (stunnel) or redis:// on a trusted network"));
-    }
-    let mode = std::fs::metadata(path)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0);
-    if url.contains('@') && mode & 0o004 != 0 {
-        return Err(ConfigError::new(
-            &place,
-            "holds a password but is readable by everyone (chmod o-r)",
-        ));
-    }
-    redis_url_is_valid(&url).map_err(|e| ConfigError::new(&place, e))?;
-    Ok(url)
-}
-
-fn redis_url_is_valid(url: &str) -> Result<(), String> {
-    p0f_greylist::redis_store::RedisStore::new(url, "", Duration::from_secs(1))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
 /// Parses a `[greylist]` table given as TOML text (for tests and tools).
 pub fn parse_table(text: &str, file: &Path) -> Result<Option<GreylistConfig>, ConfigError> {
     #[derive(Deserialize)]
@@ -457,20 +430,33 @@ mod tests {
     }
 
     #[test]
-    fn redis_url_file_is_checked() {
+    fn redis_tls_table_is_read_and_checked() {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("redis.url");
-        std::fs::write(&f, "# shared state\nredis://:secret@127.0.0.1:6379/2\n").unwrap();
-        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = read_redis_url(&f).unwrap_err();
-        assert!(e.reason.contains("readable by everyone"), "{e}");
-        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(
-            read_redis_url(&f).unwrap(),
-            "redis://:secret@127.0.0.1:6379/2"
-        );
-        std::fs::write(&f, "http://x\n").unwrap();
-        assert!(read_redis_url(&f).is_err());
+        let conf = d.path().join("p.toml");
+        let url = d.path().join("redis.url");
+        std::fs::write(
+            d.path().join("ca.pem"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let table = "[greylist]\nstore = \"redis\"\nredis_url_file = \"redis.url\"\n\
+                     [greylist.redis_tls]\nca_file = \"ca.pem\"\n[[greylist.rule]]\n";
+        std::fs::write(&url, "redis://127.0.0.1:6379/\n").unwrap();
+        std::fs::set_permissions(&url, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = parse_table(table, &conf).unwrap_err();
+        assert!(e.reason.contains("rediss://"), "{e}");
+        assert!(e.place.ends_with("p.toml:4"), "{e}");
+        // A rediss:// URL: the CA file is parsed at start-up, and this one
+        // holds no certificate.
+        std::fs::write(&url, "rediss://127.0.0.1:6380/\n").unwrap();
+        let e = parse_table(table, &conf).unwrap_err();
+        assert!(e.place.ends_with("p.toml:4"), "{e}");
+        let e = parse_table(
+            "[greylist]\n[greylist.redis_tls]\nca_file = \"ca.pem\"\n[[greylist.rule]]\n",
+            &conf,
+        )
+        .unwrap_err();
+        assert!(e.reason.contains("store = \"redis\""), "{e}");
     }
 }

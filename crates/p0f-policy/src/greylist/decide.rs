@@ -56,8 +56,18 @@ pub fn open(cfg: &GreylistConfig) -> Result<Greylist, String> {
             let inner = EmbeddedStore::open(path, FLUSH_EVERY).map_err(|e| e.to_string())?;
             Arc::new(Embedded::new(Arc::new(inner), cfg.params.clone()))
         }
-        StoreConfig::Redis { url, prefix, .. } => {
-            Arc::new(RedisStore::new(url, prefix, cfg.store_timeout).map_err(|e| e.to_string())?)
+        StoreConfig::Redis {
+            url, prefix, tls, ..
+        } => {
+            let pem = tls
+                .as_ref()
+                .map(|t| t.load())
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            Arc::new(
+                RedisStore::with_tls(url, pem.as_ref(), prefix, cfg.store_timeout)
+                    .map_err(|e| e.to_string())?,
+            )
         }
     };
     Ok(Greylist::new(
@@ -134,13 +144,22 @@ impl Policy {
             return GreyVerdict::WouldDefer { outcome, rule };
         }
         // The null sender is deferred at DATA, so that address probes
-        // (MAIL FROM:<> RCPT TO: and QUIT) are not refused.
-        let late = cfg.deny_late || ctx.sender.trim().trim_matches(['<', '>']).is_empty();
+        // (MAIL FROM:<> RCPT TO: and QUIT) are not refused; qpsmtpd's MAIL
+        // hook (`mail_stage`) makes no such exception.
+        let null_sender = ctx.sender.trim().trim_matches(['<', '>']).is_empty();
+        let late = cfg.deny_late || (null_sender && !cfg.mail_stage);
         info!(client = %ctx.client, sender = ctx.sender, rcpt = ctx.recipient, %rule,
               reason = outcome.reason(), at = if late { "DATA" } else { "RCPT" },
               reply = %cfg.reply, "greylisted");
+        let seconds_left = match outcome {
+            Outcome::TooEarly { remaining } => remaining,
+            _ => cfg.params.delay,
+        };
         GreyVerdict::Defer {
-            reply: cfg.reply.clone(),
+            reply: SmtpReply {
+                text: super::text::expand(&cfg.reply.text, seconds_left, ctx.recipient),
+                ..cfg.reply.clone()
+            },
             outcome,
             rule,
             late,

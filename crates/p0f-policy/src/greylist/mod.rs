@@ -16,6 +16,8 @@
 pub mod config;
 pub mod decide;
 pub mod qpsmtpd;
+pub mod redis_conf;
+pub mod text;
 pub mod whitelist;
 
 use std::net::IpAddr;
@@ -128,6 +130,8 @@ pub enum StoreConfig {
     /// file at start-up, never given on the command line.
     Redis {
         url: String,
+        /// CA and client certificate files for a `rediss://` URL.
+        tls: Option<redis_conf::RedisTls>,
         url_file: Option<PathBuf>,
         prefix: String,
     },
@@ -149,6 +153,11 @@ pub struct GreylistConfig {
     pub reply: SmtpReply,
     /// Decide at RCPT, give the tempfail at DATA.
     pub deny_late: bool,
+    /// qpsmtpd's MAIL-hook behaviour (its `greylisting` line without
+    /// `per_recipient` or `recipient`): the null sender is deferred with
+    /// every other sender, not held to DATA. Decisions are still made at
+    /// RCPT, the first point where Postfix asks a policy service.
+    pub mail_stage: bool,
     /// Log "would greylist" instead of deferring.
     pub dry_run: bool,
     /// Add `X-Greylist:` to mail that passed after a delay.
@@ -180,6 +189,7 @@ impl Default for GreylistConfig {
                 text: DEFAULT_TEXT.into(),
             },
             deny_late: false,
+            mail_stage: false,
             dry_run: false,
             header: true,
             whitelist_clients: ClientWhitelist::default(),

@@ -21,8 +21,8 @@
 //!   /128 (IPv6).
 //! * `redis host:port`: the Redis store (plain TCP, no password); without
 //!   it, the embedded store.
-//! * `per_recipient`: accepted; decisions are always made per recipient
-//!   (per-recipient configuration directories are not read).
+//! * `per_recipient`, and the `denysoft_greylist` file: see
+//!   [`parse_plugins_text`].
 //! * `reject 0`: log "would greylist" only. `deny_late 1`: tempfail at DATA.
 //! * `loglevel` is accepted and ignored (logging is configured with `RUST_LOG`).
 //!
@@ -30,20 +30,66 @@
 //! `upgrade`, ...) is refused at start-up: silently ignoring it would
 //! greylist differently from what the operator configured.
 
+use std::path::Path;
+
 use super::{GreyRule, GreylistConfig, StoreConfig};
-use crate::config::{compile_regex, parse_bool, BlockPattern, ConfigError};
+use crate::config::{compile_regex, parse_bool, read_file, BlockPattern, ConfigError};
 
 /// Finds the `greylisting` line of a qpsmtpd plugins file (the last one
 /// wins, as a later plugin line overrides an earlier one's notes).
+///
+/// As the plugin does, the options may also come from the qpsmtpd config
+/// file `denysoft_greylist` (one `key value` a line) in the plugins file's
+/// directory; the plugin line's options override the file's, except that
+/// with `per_recipient` the file's `black_timeout` and `white_timeout`
+/// win (the plugin merges the file over its arguments again at each
+/// recipient; see `docs/greylisting.md`).
 pub fn parse_plugins_text(text: &str, file: &str) -> Result<Option<GreylistConfig>, ConfigError> {
-    let mut out = None;
-    for (i, line) in text.lines().enumerate() {
-        let place = format!("{file}:{}", i + 1);
-        let mut words = line.split_whitespace();
-        if words.next() != Some("greylisting") {
+    let mut line = None;
+    for (i, l) in text.lines().enumerate() {
+        let mut words = l.split_whitespace();
+        if words.next() == Some("greylisting") {
+            line = Some((i + 1, words.map(String::from).collect::<Vec<_>>()));
+        }
+    }
+    let Some((n, words)) = line else {
+        return Ok(None);
+    };
+    let from_file = match Path::new(file).parent() {
+        Some(dir) => read_denysoft_greylist(&dir.join(DENYSOFT_GREYLIST))?,
+        None => Vec::new(),
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    parse_line_with(&words, &from_file, &format!("{file}:{n}")).map(Some)
+}
+
+/// The qpsmtpd config file the plugin also reads its options from.
+pub const DENYSOFT_GREYLIST: &str = "denysoft_greylist";
+
+/// One option from `denysoft_greylist`: key, value, place.
+type FileOption = (String, String, String);
+
+/// Reads `key value` lines (qpsmtpd skips blank lines and `#` comments);
+/// a missing file is no error, as in qpsmtpd.
+fn read_denysoft_greylist(path: &Path) -> Result<Vec<FileOption>, ConfigError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let text = read_file(path)?;
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
             continue;
         }
-        out = Some(parse_line(&words.collect::<Vec<_>>(), &place)?);
+        let place = format!("{}:{}", path.display(), i + 1);
+        let Some((k, v)) = l.split_once(char::is_whitespace) else {
+            return Err(ConfigError::new(
+                place,
+                format!("{DENYSOFT_GREYLIST}: {l:?} has no value (lines are `key value`)"),
+            ));
+        };
+        out.push((k.to_string(), v.trim().to_string(), place));
     }
     Ok(out)
 }
@@ -62,6 +108,16 @@ fn parse_u64(v: &str, place: &str, key: &str) -> Result<u64, ConfigError> {
 
 /// Parses the options after the word `greylisting`.
 pub fn parse_line(words: &[&str], place: &str) -> Result<GreylistConfig, ConfigError> {
+    parse_line_with(words, &[], place)
+}
+
+/// Parses the options of `denysoft_greylist` (`file`) and then those after
+/// the word `greylisting`, which override them.
+fn parse_line_with(
+    words: &[&str],
+    file: &[FileOption],
+    place: &str,
+) -> Result<GreylistConfig, ConfigError> {
     if words.len() % 2 == 1 {
         return Err(ConfigError::new(
             place,
@@ -83,24 +139,34 @@ pub fn parse_line(words: &[&str], place: &str) -> Result<GreylistConfig, ConfigE
     g.params.delay = 50 * 60;
     g.params.max_age = 36 * 86_400;
     g.params.awl_clients = 0;
-    let mut white = None;
     let mut rule = GreyRule {
         origin: place.to_string(),
         ..GreyRule::default()
     };
-    for pair in words.chunks(2) {
-        let (k, v) = (pair[0], pair[1]);
+    let options = file
+        .iter()
+        .map(|(k, v, at)| (k.as_str(), v.as_str(), at.as_str()))
+        .chain(words.chunks(2).map(|pair| (pair[0], pair[1], place)));
+    let mut white = None;
+    let mut per_recipient = false;
+    for (k, v, place) in options {
         match k {
-            "p0f" => parse_p0f(v, place, &mut rule)?,
+            "p0f" => {
+                // A later p0f option replaces an earlier one, as in the
+                // plugin's hash of options.
+                rule = GreyRule {
+                    origin: rule.origin.clone(),
+                    ..GreyRule::default()
+                };
+                parse_p0f(v, place, &mut rule)?
+            }
             "black_timeout" => g.params.delay = parse_u64(v, place, k)?,
             "white_timeout" => white = Some(parse_u64(v, place, k)?),
             "grey_timeout" => tracing::warn!(%place, "greylisting grey_timeout is ignored (as upstream qpsmtpd ignores it now)"),
             "remote_ip" => g.keys.network = parse_bool(v, place, k)?,
             "sender" => g.keys.sender = parse_bool(v, place, k)?,
             "recipient" => g.keys.recipient = parse_bool(v, place, k)?,
-            "per_recipient" => {
-                parse_bool(v, place, k)?;
-            }
+            "per_recipient" => per_recipient = parse_bool(v, place, k)?,
             "reject" => g.dry_run = !parse_bool(v, place, k)?,
             "deny_late" => g.deny_late = parse_bool(v, place, k)?,
             "loglevel" => {}
@@ -113,6 +179,7 @@ pub fn parse_line(words: &[&str], place: &str) -> Result<GreylistConfig, ConfigE
                 }
                 g.store = StoreConfig::Redis {
                     url: format!("redis://{v}/"),
+                    tls: None,
                     url_file: None,
                     prefix: "p0fgl:".into(),
                 };
@@ -134,6 +201,21 @@ pub fn parse_line(words: &[&str], place: &str) -> Result<GreylistConfig, ConfigE
             "greylisting: enable one of remote_ip, sender or recipient",
         ));
     }
+    if per_recipient {
+        // The plugin's RCPT hook merges the file over its arguments: there
+        // the file's timeouts win (the only options its decision reads
+        // from that merge).
+        for (k, v, at) in file {
+            match k.as_str() {
+                "black_timeout" => g.params.delay = parse_u64(v, at, k)?,
+                "white_timeout" => white = Some(parse_u64(v, at, k)?),
+                _ => {}
+            }
+        }
+    }
+    // Without per_recipient or recipient the plugin decides in its MAIL
+    // hook, once for the sender, with no exception for the null sender.
+    g.mail_stage = !(per_recipient || g.keys.recipient);
     g.params.max_age = white.unwrap_or(g.params.max_age);
     g.params.retry_window = g.params.max_age.max(g.params.delay);
     g.rules.push(rule);
@@ -216,6 +298,59 @@ mod tests {
                 .unwrap()
                 .dry_run
         );
+    }
+
+    #[test]
+    fn per_recipient_moves_the_decision_and_reads_the_timeouts_of_the_file() {
+        // Without per_recipient or recipient: the MAIL hook.
+        let g = parse_plugins_text("greylisting sender 1\n", "p")
+            .unwrap()
+            .unwrap();
+        assert!(g.mail_stage);
+        let g = parse_plugins_text("greylisting recipient 1\n", "p")
+            .unwrap()
+            .unwrap();
+        assert!(!g.mail_stage);
+        let g = parse_plugins_text("greylisting per_recipient 1\n", "p")
+            .unwrap()
+            .unwrap();
+        assert!(!g.mail_stage);
+        assert!(
+            !g.keys.recipient,
+            "per_recipient does not add the recipient to the key"
+        );
+
+        let d = tempfile::tempdir().unwrap();
+        let plugins = d.path().join("plugins");
+        std::fs::write(
+            d.path().join(DENYSOFT_GREYLIST),
+            "# site defaults\nblack_timeout 60\nwhite_timeout 7200\n\nsender 1\np0f genre,linux\n",
+        )
+        .unwrap();
+        let parse = |line: &str| {
+            parse_plugins_text(line, &plugins.display().to_string())
+                .unwrap()
+                .unwrap()
+        };
+        // The file's options apply; the line's override them.
+        let g = parse("greylisting black_timeout 600 p0f genre,windows\n");
+        assert_eq!(g.params.delay, 600);
+        assert_eq!(g.params.max_age, 7200);
+        assert!(g.keys.sender);
+        let os = format!("{:?}", g.rules[0].os);
+        assert!(os.contains("windows") && !os.contains("linux"), "{os}");
+        // With per_recipient, the file's timeouts win.
+        let g = parse("greylisting black_timeout 600 white_timeout 99999 per_recipient 1\n");
+        assert_eq!(g.params.delay, 60);
+        assert_eq!(g.params.max_age, 7200);
+        assert!(!g.mail_stage);
+        // Errors in the file name its line.
+        std::fs::write(d.path().join(DENYSOFT_GREYLIST), "black_timeout soon\n").unwrap();
+        let e = parse_plugins_text("greylisting\n", &plugins.display().to_string()).unwrap_err();
+        assert!(e.place.ends_with("denysoft_greylist:1"), "{e}");
+        std::fs::write(d.path().join(DENYSOFT_GREYLIST), "geoip\n").unwrap();
+        let e = parse_plugins_text("greylisting\n", &plugins.display().to_string()).unwrap_err();
+        assert!(e.reason.contains("no value"), "{e}");
     }
 
     #[test]
