@@ -121,6 +121,8 @@ struct Label<'a> {
     flavor: Option<&'a str>,
     /// `unix`, `win`...; null for a user-land application.
     class: Option<&'a str>,
+    /// SMTP dialects only: `mta`, `client` or `bot` (left out otherwise).
+    smtp_kind: Option<&'static str>,
     generic: bool,
     fuzzy: bool,
 }
@@ -169,6 +171,10 @@ impl Record<'_> {
             "params" | "reason" => {
                 w.key(f.key);
                 write_words(w, text);
+            }
+            "flags" => {
+                w.key(f.key);
+                write_flags(w, text);
             }
             "raw_mtu" => {
                 w.key(f.key);
@@ -224,6 +230,7 @@ impl Record<'_> {
         let (index, fuzzy) = match self.obs.verdict {
             Verdict::Signature { label, fuzzy, .. } => (label?, fuzzy),
             Verdict::Http { label } => (label?, false),
+            Verdict::Smtp { record, .. } => return self.smtp_label(record?),
             _ => return None,
         };
         let db = self.db;
@@ -235,8 +242,27 @@ impl Record<'_> {
                 .class
                 .and_then(|c| db.classes.get(c as usize))
                 .map(String::as_str),
+            smtp_kind: None,
             generic: l.generic,
             fuzzy,
+        })
+    }
+
+    /// The label of an `smtp client` / `smtp server` verdict.
+    fn smtp_label(&self, record: u32) -> Option<Label<'_>> {
+        let db = self.db;
+        let l = if self.obs.kind == "smtp client" {
+            &db.smtp_client.get(record as usize)?.label
+        } else {
+            &db.smtp_server.get(record as usize)?.label
+        };
+        Some(Label {
+            name: &l.name,
+            flavor: l.flavor.as_deref(),
+            class: None,
+            smtp_kind: Some(l.kind.as_str()),
+            generic: l.generic,
+            fuzzy: false,
         })
     }
 }
@@ -258,6 +284,10 @@ fn write_label(w: &mut JsonWriter<'_>, l: &Label<'_>) {
     w.opt_string(l.flavor);
     w.key("class");
     w.opt_string(l.class);
+    if let Some(kind) = l.smtp_kind {
+        w.key("smtp_kind");
+        w.plain_string(kind);
+    }
     w.key("generic");
     w.bool(l.generic);
     w.key("fuzzy");
@@ -275,6 +305,19 @@ fn write_words(w: &mut JsonWriter<'_>, text: Option<&str>) {
     w.begin_array();
     for word in text.split_ascii_whitespace() {
         w.string(word);
+    }
+    w.end_array();
+}
+
+/// SMTP behaviour flags (`pregreet,bare_lf`) as an array; `none` is empty.
+fn write_flags(w: &mut JsonWriter<'_>, text: Option<&str>) {
+    let text = match text {
+        Some("none") | None => "",
+        Some(t) => t,
+    };
+    w.begin_array();
+    for flag in text.split(',').filter(|f| !f.is_empty()) {
+        w.string(flag);
     }
     w.end_array();
 }

@@ -20,6 +20,7 @@ pub mod observe;
 pub mod packet;
 mod query;
 mod sigmemo;
+pub mod smtp;
 mod state;
 mod table;
 mod text;
@@ -52,7 +53,13 @@ pub struct Config {
     pub bug_compat: bool,
     /// Reading a capture file: cache-pressure warnings are not printed.
     pub offline: bool,
+    /// Server ports whose flows are observed for SMTP (`--smtp-ports`;
+    /// ignored under `bug_compat`).
+    pub smtp_ports: Vec<u16>,
 }
+
+/// The SMTP ports observed by default: SMTP relay and submission.
+pub const DEFAULT_SMTP_PORTS: [u16; 2] = [25, 587];
 
 impl Default for Config {
     fn default() -> Self {
@@ -63,6 +70,7 @@ impl Default for Config {
             host_idle_limit: 120,
             bug_compat: false,
             offline: true,
+            smtp_ports: DEFAULT_SMTP_PORTS.to_vec(),
         }
     }
 }
@@ -115,6 +123,8 @@ pub struct Engine {
     /// Recent SYN and SYN+ACK matches and raw signatures.
     sig_memo: sigmemo::SigMemo,
     counters: TableCounters,
+    smtp_scratch: String,
+    smtp_recent: smtp::RecentConnections,
 }
 
 impl Engine {
@@ -139,6 +149,8 @@ impl Engine {
             http_vocab,
             sig_memo: sigmemo::SigMemo::new(),
             counters: TableCounters::default(),
+            smtp_scratch: String::new(),
+            smtp_recent: smtp::RecentConnections::default(),
         }
     }
 
@@ -188,7 +200,7 @@ impl Engine {
             .wrapping_mul(1000)
             .wrapping_add(u64::from(ts_usec / 1000));
         if self.packets.is_multiple_of(EXPIRE_INTERVAL) {
-            self.expire();
+            self.expire(sink);
         }
         let usable = (wire_len as usize).min(data.len()).min(packet::SNAPLEN);
         let data = &data[..usable];
@@ -251,7 +263,7 @@ impl Engine {
     }
 
     /// Drops old flows and idle hosts (p0f's `expire_cache`).
-    fn expire(&mut self) {
+    fn expire(&mut self, sink: &mut dyn Sink) {
         let now = self.now_sec;
         if now == self.last_expiry {
             return;
@@ -260,6 +272,7 @@ impl Engine {
         while let Some(f) = self.flows.oldest() {
             if now.wrapping_sub(self.flows.get(f).created) > self.cfg.conn_max_age {
                 self.counters.flows_expired += 1;
+                self.close_smtp(f, sink);
                 self.destroy_flow(f);
             } else {
                 break;

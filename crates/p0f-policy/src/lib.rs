@@ -58,6 +58,7 @@ pub mod net;
 pub mod policy;
 pub mod pool;
 pub mod record;
+pub mod smtp;
 
 pub use client::{Answer, ConnInfo, LookupError};
 pub use config::{ConfigError, FailMode, PolicyConfig, SmtpReply};
