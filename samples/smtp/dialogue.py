@@ -106,13 +106,22 @@ def show(c, raw):
     body = 0
     tls = False
     enc = {"C": 0, "S": 0}
+    chunk = 0  # BDAT bytes still to skip
     for t, side, data in c.events:
         if tls:
             enc[side] += len(data)
             continue
+        if side == "C" and chunk:
+            take = min(chunk, len(data))
+            chunk -= take
+            data = data[take:]
+            if not chunk:
+                print(f"{t - c.t0:8.3f} C   [BDAT chunk ends]")
         pending[side] += data
         lines, pending[side] = lines_of(pending[side])
-        for line in lines:
+        for n, line in enumerate(lines):
+            if chunk:
+                break
             text = line.rstrip(b"\r\n").decode("latin-1")
             end = "" if line.endswith(b"\r\n") else " <LF>"
             if side == "C" and in_body:
@@ -131,6 +140,23 @@ def show(c, raw):
                 tls = True
             if side == "C" and text.upper().startswith("STARTTLS"):
                 c.sent_starttls = True
+            words = text.split()
+            if side == "C" and len(words) > 1 and words[0].upper() == "BDAT" and words[1].isdigit():
+                # The chunk follows the command line; what is left of this
+                # segment after the line belongs to it.
+                rest = b"".join(lines[n + 1:]) + pending[side]
+                pending[side] = b""
+                chunk = int(words[1])
+                take = min(chunk, len(rest))
+                chunk -= take
+                pending[side] = rest[take:]
+                if not chunk:
+                    print(f"{t - c.t0:8.3f} C   [BDAT chunk of {words[1]} bytes]")
+                    more, pending[side] = lines_of(pending[side])
+                    for m in more:
+                        mt = m.rstrip(b"\r\n").decode("latin-1")
+                        print(f"{t - c.t0:8.3f} C {mt}")
+                break
     for side in "CS":
         if pending[side]:
             print(f"         {side} (unterminated) {pending[side][:80]!r}")
