@@ -119,6 +119,27 @@ def http():
         put("http_split", "msg%d" % i, cuts + rcuts + struct.pack(">H", len(req)) + req + resp)
 
 
+SMTP = [
+    [(0, b"220 mx.example.org ESMTP Example\r\n"), (1, b"EHLO client.example.net\r\n"),
+     (0, b"250-mx.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n"),
+     (1, b"MAIL FROM:<a@example.net> SIZE=10 BODY=8BITMIME\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"),
+     (0, b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n"), (1, b"Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"),
+     (0, b"250 queued\r\n221 bye\r\n")],
+    [(1, b"helo x\n"), (0, b"220-mx\r\n220 ESMTP\r\n"), (1, b"mail from: <a@b>\nrcpt to: <c@d>\n"),
+     (0, b"250 mx\r\n250 ok\r\n")],
+    [(0, b"220 mx ESMTP\r\n"), (1, b"EHLO [192.0.2.1]\r\n"), (0, b"250-mx\r\n250 STARTTLS\r\n"),
+     (1, b"STARTTLS\r\n"), (0, b"220 go\r\n"), (1, b"\x16\x03\x01\x00\x05hello")],
+]
+
+
+def smtp():
+    for i, script in enumerate(SMTP):
+        out = bytes([7])  # re-cut into 8-byte pieces
+        for to_srv, seg in script:
+            out += bytes([to_srv, len(seg)]) + seg
+        put("smtp_dialogue", "dialogue%d" % i, out)
+
+
 def api():
     v3q = struct.pack("=IB4s12x", 0x50304601, 4, bytes([192, 0, 2, 7]))
     v3q6 = struct.pack("=IB16s", 0x50304601, 6, bytes.fromhex("20010db8000000000000000000000001"))
@@ -198,6 +219,7 @@ if __name__ == "__main__":
     captures()
     databases()
     http()
+    smtp()
     api()
     milter()
     policyd()

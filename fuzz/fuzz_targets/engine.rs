@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
         host_idle_limit: 1 + u32::from(c.u8() % 4),
         bug_compat: flags & 0x40 != 0,
         offline: flags & 0x80 != 0,
+        smtp_ports: p0f_engine::DEFAULT_SMTP_PORTS.to_vec(),
     };
     let (max_conn, max_hosts) = (cfg.max_conn as usize, cfg.max_hosts as usize);
     let mut engine = Engine::new(builtin_db(), cfg, link);

@@ -6,12 +6,15 @@
 //! * [`v2`]: p0f 2.0.8. A client names one connection (both addresses and
 //!   ports) and reads a 144-byte reply. p0f 3 dropped it; p0f-rs serves it
 //!   again because it answers per connection, which matters behind NAT.
+//! * [`smtp`]: p0f-rs's extension on the v3 socket: a v3 reply plus the
+//!   last SMTP dialect verdict of a host or connection.
 //!
 //! Both protocols carry integers in the byte order of the machine (client
 //! and server share it: the transport is a Unix socket) and addresses in
 //! network order. Decoding never panics; every malformed input is an error
 //! value that says what is wrong.
 
+pub mod smtp;
 pub mod v2;
 pub mod v3;
 

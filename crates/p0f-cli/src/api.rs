@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use p0f_api::{v2, v3, FixedStr};
+use p0f_api::{smtp, v2, v3, FixedStr};
 use p0f_engine::Engine;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
@@ -230,6 +230,50 @@ async fn answer_v3_inner(
     }
 }
 
+/// Answers one SMTP extension query (`docs/smtp.md`), well-formed or not.
+async fn answer_smtp(
+    shared: &Shared,
+    q: &[u8; smtp::QUERY_LEN],
+    grace: Duration,
+) -> [u8; smtp::RESPONSE_LEN] {
+    let started = Instant::now();
+    let (reply, status) = match smtp::Query::decode(q) {
+        Ok(q) => {
+            let known = with_catch_up(grace, || {
+                let r = shared.lock().engine.query_smtp(q.addr, q.port);
+                (r.host.status != v3::Status::NoMatch).then_some(r)
+            })
+            .await;
+            match known {
+                Some(r) => (r.encode(), QueryStatus::Ok),
+                None => (
+                    shared.lock().engine.query_smtp(q.addr, q.port).encode(),
+                    QueryStatus::NoMatch,
+                ),
+            }
+        }
+        Err(e) => {
+            client_warning(format_args!("SMTP {e}."));
+            let bad = smtp::Response {
+                host: v3::Response::empty(v3::Status::BadQuery),
+                smtp: smtp::Verdict::default(),
+            };
+            (bad.encode(), QueryStatus::BadQuery)
+        }
+    };
+    shared.metrics.api_query(Api::V3, status, started.elapsed());
+    reply
+}
+
+/// Length of the query at the head of `buf`: the SMTP extension's when its
+/// magic starts it, else v3's (also while fewer than 4 bytes are in).
+fn query_len(buf: &[u8]) -> usize {
+    match buf.get(..4) {
+        Some(m) if m == smtp::QUERY_MAGIC.to_ne_bytes() => smtp::QUERY_LEN,
+        _ => v3::QUERY_LEN,
+    }
+}
+
 async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limits: Limits) {
     let limit = limits.timeout;
     const Q: usize = v3::QUERY_LEN;
@@ -239,14 +283,23 @@ async fn v3_client(mut s: UnixStream, shared: &Shared, persistent: bool, limits:
     let accepted = Instant::now();
     let mut started = accepted;
     loop {
-        while have >= Q {
-            let mut q = [0u8; Q];
-            q.copy_from_slice(&buf[..Q]);
-            buf.copy_within(Q..have, 0);
-            have -= Q;
+        while have >= query_len(&buf[..have]) {
+            let len = query_len(&buf[..have]);
+            let mut q = [0u8; smtp::QUERY_LEN];
+            q[..len].copy_from_slice(&buf[..len]);
+            buf.copy_within(len..have, 0);
+            have -= len;
             started = Instant::now();
-            let reply = answer_v3(shared, &q, limits.catch_up).await;
-            match timeout(limit, s.write_all(&reply)).await {
+            let written = if len == smtp::QUERY_LEN {
+                let reply = answer_smtp(shared, &q, limits.catch_up).await;
+                timeout(limit, s.write_all(&reply)).await
+            } else {
+                let mut v3q = [0u8; Q];
+                v3q.copy_from_slice(&q[..Q]);
+                let reply = answer_v3(shared, &v3q, limits.catch_up).await;
+                timeout(limit, s.write_all(&reply)).await
+            };
+            match written {
                 Ok(Ok(())) => {}
                 _ => return,
             }

@@ -33,6 +33,12 @@ iOS, current HTTP clients and servers; see docs/signatures.md), or with
 banner and status lines go to stderr); --log-format json does the same
 for the -o log. The format is described by docs/p0f-observation.schema.json.
 
+SMTP: flows to --smtp-ports (default 25,587) are also read as SMTP
+dialogues before STARTTLS, giving 'smtp client' and 'smtp server'
+observations (how the client and server speak; docs/smtp.md) and, with
+-s, per-host and per-connection SMTP verdicts through the API's SMTP
+query. --smtp-ports none turns this off; --bug-compat does too.
+
 Deliberate differences from p0f 3.09b (bug fixes) are listed in
 docs/compat.md; --bug-compat turns all of them off.";
 
@@ -156,6 +162,11 @@ pub(crate) struct Cli {
     #[arg(short = 'm', value_name = "C,H", value_parser = parse_limits, help_heading = "Performance-related options")]
     limits: Option<(u32, u32)>,
 
+    /// Server ports whose flows are read as SMTP dialogues, comma-separated, or 'none' [default: 25,587; none with --bug-compat]
+    #[arg(long = "smtp-ports", value_name = "PORTS", value_parser = parse_ports,
+          help_heading = "Operating mode and output settings")]
+    smtp_ports: Option<PortList>,
+
     /// Optional packet filter expression (tcpdump syntax; quote it)
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     filter: Vec<String>,
@@ -206,6 +217,40 @@ pub struct Args {
     pub summary: bool,
     pub progress: Progress,
     pub metrics: Option<std::net::SocketAddr>,
+    /// Empty: no SMTP observation.
+    pub smtp_ports: Vec<u16>,
+}
+
+/// Most ports `--smtp-ports` takes (each flow checks the list).
+const MAX_SMTP_PORTS: usize = 16;
+
+/// The value of `--smtp-ports` (a newtype, so that clap takes the list as
+/// one value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortList(pub Vec<u16>);
+
+/// Parses `--smtp-ports`: `none`, or up to 16 ports `25,587,2525`.
+pub fn parse_ports(s: &str) -> Result<PortList, String> {
+    if s == "none" {
+        return Ok(PortList(Vec::new()));
+    }
+    let mut ports = Vec::new();
+    for p in s.split(',') {
+        match p.trim().parse::<u16>() {
+            Ok(n) if n > 0 => ports.push(n),
+            _ => {
+                return Err(format!(
+                    "expected 'none' or ports 1-65535 separated by commas, such as 25,587;                      '{p}' is not a port"
+                ))
+            }
+        }
+    }
+    if ports.len() > MAX_SMTP_PORTS {
+        return Err(format!("at most {MAX_SMTP_PORTS} SMTP ports"));
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(PortList(ports))
 }
 
 /// Parses `ADDR:PORT` for `--metrics`.
@@ -256,6 +301,7 @@ impl Args {
             host_idle_limit: self.timeouts.1,
             bug_compat: self.bug_compat,
             offline,
+            smtp_ports: self.smtp_ports.clone(),
         }
     }
 
@@ -324,6 +370,16 @@ impl Args {
         if cli.api_sock.is_some() && cli.api_sock == cli.api_v2 {
             return Err(usage("-s and --api-v2 need two different paths"));
         }
+        if cli.bug_compat && cli.smtp_ports.as_ref().is_some_and(|p| !p.0.is_empty()) {
+            return Err(usage(
+                "--smtp-ports has no effect with --bug-compat (p0f 3.09b has no SMTP observations)",
+            ));
+        }
+        let smtp_ports = match (cli.bug_compat, cli.smtp_ports) {
+            (true, _) => Vec::new(),
+            (false, Some(p)) => p.0,
+            (false, None) => p0f_engine::DEFAULT_SMTP_PORTS.to_vec(),
+        };
         Ok(Args {
             iface: cli.iface,
             read_file: cli.read_file,
@@ -353,6 +409,7 @@ impl Args {
                 (false, false) => Progress::Auto,
             },
             metrics: cli.metrics,
+            smtp_ports,
         })
     }
 }
@@ -370,6 +427,25 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Args, clap::Error> {
         Args::parse_from(std::iter::once("p0f").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn smtp_ports() {
+        assert_eq!(parse(&["-r", "x"]).unwrap().smtp_ports, vec![25, 587]);
+        let a = parse(&["-r", "x", "--smtp-ports", "2525,25,25"]).unwrap();
+        assert_eq!(a.smtp_ports, vec![25, 2525]);
+        assert!(parse(&["-r", "x", "--smtp-ports", "none"])
+            .unwrap()
+            .smtp_ports
+            .is_empty());
+        assert!(parse(&["-r", "x", "--bug-compat"])
+            .unwrap()
+            .smtp_ports
+            .is_empty());
+        assert!(parse(&["-r", "x", "--smtp-ports", "0"]).is_err());
+        assert!(parse(&["-r", "x", "--smtp-ports", "25,x"]).is_err());
+        assert!(parse(&["-r", "x", "--bug-compat", "--smtp-ports", "25"]).is_err());
+        assert!(parse(&["-r", "x", "--bug-compat", "--smtp-ports", "none"]).is_ok());
     }
 
     #[test]

@@ -129,6 +129,9 @@ struct Label<'a> {
     flavor: Option<&'a str>,
     /// `unix`, `win`...; null for a user-land application.
     class: Option<&'a str>,
+    /// SMTP dialects only: `mta`, `client` or `bot`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_kind: Option<&'static str>,
     generic: bool,
     fuzzy: bool,
 }
@@ -178,6 +181,7 @@ impl Record<'_> {
                 map.serialize_entry("dist_upper_bound", &bound.is_some())
             }
             "params" | "reason" => map.serialize_entry(f.key, &Words(text)),
+            "flags" => map.serialize_entry(f.key, &Flags(text)),
             "raw_mtu" => map.serialize_entry(f.key, &number::<u32>(text)),
             "raw_freq" => map.serialize_entry(
                 f.key,
@@ -212,6 +216,7 @@ impl Record<'_> {
         let (index, fuzzy) = match self.obs.verdict {
             Verdict::Signature { label, fuzzy, .. } => (label?, fuzzy),
             Verdict::Http { label } => (label?, false),
+            Verdict::Smtp { record, .. } => return self.smtp_label(record?),
             _ => return None,
         };
         let db = self.db;
@@ -223,8 +228,27 @@ impl Record<'_> {
                 .class
                 .and_then(|c| db.classes.get(c as usize))
                 .map(String::as_str),
+            smtp_kind: None,
             generic: l.generic,
             fuzzy,
+        })
+    }
+
+    /// The label of an `smtp client` / `smtp server` verdict.
+    fn smtp_label(&self, record: u32) -> Option<Label<'_>> {
+        let db = self.db;
+        let l = if self.obs.kind == "smtp client" {
+            &db.smtp_client.get(record as usize)?.label
+        } else {
+            &db.smtp_server.get(record as usize)?.label
+        };
+        Some(Label {
+            name: &l.name,
+            flavor: l.flavor.as_deref(),
+            class: None,
+            smtp_kind: Some(l.kind.as_str()),
+            generic: l.generic,
+            fuzzy: false,
         })
     }
 }
@@ -244,6 +268,19 @@ impl Serialize for Words<'_> {
             Some(t) => t,
         };
         s.collect_seq(text.split_ascii_whitespace())
+    }
+}
+
+/// SMTP behaviour flags (`pregreet,bare_lf`) as an array; `none` is empty.
+struct Flags<'a>(Option<&'a str>);
+
+impl Serialize for Flags<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = match self.0 {
+            Some("none") | None => "",
+            Some(t) => t,
+        };
+        s.collect_seq(text.split(',').filter(|f| !f.is_empty()))
     }
 }
 

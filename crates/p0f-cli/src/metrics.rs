@@ -37,7 +37,7 @@ use prometheus_client::registry::Registry;
 use crate::api::Shared;
 
 /// The observation kinds counted, as the engine names them.
-const KINDS: [&str; 10] = [
+const KINDS: [&str; 12] = [
     "syn",
     "syn+ack",
     "mtu",
@@ -48,6 +48,8 @@ const KINDS: [&str; 10] = [
     "ip sharing",
     "sendsyn probe",
     "sendsyn response",
+    "smtp client",
+    "smtp server",
 ];
 
 /// Upper bounds (seconds) of the API latency buckets: from a table lookup

@@ -18,8 +18,8 @@ const TOP_UNMATCHED: usize = 20;
 /// listed.
 const CANDIDATES: usize = 100;
 
-/// The four signature sections, in p0f.fp's order.
-const SECTIONS: [Section; 4] = [
+/// The signature sections, in p0f.fp's order (p0f-rs's SMTP ones last).
+const SECTIONS: [Section; 6] = [
     Section {
         kind: "syn",
         header: "tcp:request",
@@ -48,7 +48,26 @@ const SECTIONS: [Section; 4] = [
         label: "s:!:Unidentified:",
         sys: Some(ANY_OS),
     },
+    // The placeholder kind is `client`: pasted unedited, it neither
+    // exempts a sender as an MTA nor flags it as a bot.
+    Section {
+        kind: "smtp client",
+        header: "smtp:client",
+        what: "SMTP client",
+        label: "s:client:Unidentified:",
+        sys: None,
+    },
+    Section {
+        kind: "smtp server",
+        header: "smtp:server",
+        what: "SMTP server",
+        label: "s:client:Unidentified:",
+        sys: None,
+    },
 ];
+
+/// Index of the first SMTP section in [`SECTIONS`].
+const FIRST_SMTP: usize = 4;
 
 struct Section {
     /// The observation kind whose `raw_sig` belongs here.
@@ -71,8 +90,10 @@ const ANY_OS: &str = "@win,@unix,@other";
 pub struct Summary {
     os: HashMap<String, u64>,
     app: HashMap<String, u64>,
+    /// SMTP dialect verdicts (client and server), apart from HTTP's.
+    smtp: HashMap<String, u64>,
     unknown: u64,
-    unmatched: [HashMap<String, u64>; 4],
+    unmatched: [HashMap<String, u64>; SECTIONS.len()],
     /// Scratch space for turning a raw signature into a p0f.fp one.
     sig: String,
 }
@@ -89,6 +110,8 @@ impl Summary {
             Some(f) if f.value.is_some() => {
                 let map = if f.key == "os" {
                     &mut self.os
+                } else if section >= FIRST_SMTP {
+                    &mut self.smtp
                 } else {
                     &mut self.app
                 };
@@ -97,7 +120,11 @@ impl Summary {
             Some(_) => {
                 self.unknown += 1;
                 if let Some(raw) = field("raw_sig").and_then(|f| f.value) {
-                    fp_signature(raw, section < 2, &mut self.sig);
+                    if section >= FIRST_SMTP {
+                        smtp_fp_signature(raw, &mut self.sig);
+                    } else {
+                        fp_signature(raw, section < 2, &mut self.sig);
+                    }
                     bump(&mut self.unmatched[section], &self.sig);
                 }
             }
@@ -118,6 +145,13 @@ impl Summary {
                 writeln!(out, "  (none)")?;
             }
             for (value, count) in rows {
+                writeln!(out, "  {count:>8}  {value}")?;
+            }
+        }
+        // Only when there were any, so that output without SMTP is as before.
+        if !self.smtp.is_empty() {
+            writeln!(out, "\nSMTP dialect verdicts by count:")?;
+            for (value, count) in by_count(&self.smtp, usize::MAX) {
                 writeln!(out, "  {count:>8}  {value}")?;
             }
         }
@@ -178,7 +212,7 @@ impl Summary {
             }
         }
         listing.sort_by(|a, b| (a.section, b.count, a.sig).cmp(&(b.section, a.count, b.sig)));
-        let mut shown = [0usize; 4];
+        let mut shown = [0usize; SECTIONS.len()];
         listing.retain(|l| {
             shown[l.section] += 1;
             shown[l.section] <= TOP_UNMATCHED
@@ -208,6 +242,7 @@ impl Summary {
             packets,
             os: counted(&self.os),
             app: counted(&self.app),
+            smtp: counted(&self.smtp),
             unmatched_total: self.unknown,
             unmatched,
         };
@@ -266,6 +301,8 @@ struct SummaryJson<'a> {
     packets: u64,
     os: Vec<Counted<'a>>,
     app: Vec<Counted<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    smtp: Vec<Counted<'a>>,
     unmatched_total: u64,
     unmatched: Vec<Unmatched<'a>>,
 }
@@ -344,6 +381,17 @@ fn fp_signature(raw: &str, tcp: bool, out: &mut String) {
     }
     out.push(':');
     out.push_str(rest);
+}
+
+/// An SMTP raw signature as a p0f.fp one: the same text, except that an
+/// empty server banner (the last field) is written `*`, which p0f.fp
+/// requires there.
+fn smtp_fp_signature(raw: &str, out: &mut String) {
+    out.clear();
+    out.push_str(raw);
+    if raw.ends_with(':') {
+        out.push('*');
+    }
 }
 
 /// An HTTP signature, `ver:horder:habsent:sw`, as p0f.fp takes it: the

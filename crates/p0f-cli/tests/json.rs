@@ -139,6 +139,18 @@ fn assert_same(json: &Value, line: &str, what: &str) {
                     false => *text == words.join(" "),
                 }
             }
+            "flags" => {
+                let flags: Vec<&str> = value
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_str().unwrap())
+                    .collect();
+                match flags.is_empty() {
+                    true => text == "none",
+                    false => *text == flags.join(","),
+                }
+            }
             "raw_mtu" => Some(text.as_str()) == value.as_u64().map(|n| n.to_string()).as_deref(),
             "raw_freq" => {
                 let hz: f64 = text.trim_end_matches(" Hz").parse().unwrap();
@@ -236,6 +248,8 @@ fn json_lines_valid_and_faithful_over_the_corpus() {
         "http request",
         "http response",
         "host change",
+        "smtp client",
+        "smtp server",
     ] {
         assert!(
             kinds.get(k).copied().unwrap_or(0) > 0,

@@ -50,7 +50,14 @@ fn label_text(label: &Value) -> String {
     }
 }
 
-const COUNTED: [&str; 4] = ["syn", "syn+ack", "http request", "http response"];
+const COUNTED: [&str; 6] = [
+    "syn",
+    "syn+ack",
+    "http request",
+    "http response",
+    "smtp client",
+    "smtp server",
+];
 
 #[test]
 fn summary_counts_agree_with_the_observations() {
@@ -72,6 +79,7 @@ fn summary_counts_agree_with_the_observations() {
         assert!(schema.is_valid(summary), "{summary}");
         assert_eq!(summary["kind"], "summary");
         let (mut os, mut app, mut unknown) = (BTreeMap::new(), BTreeMap::new(), 0u64);
+        let mut smtp = BTreeMap::new();
         let mut unmatched_http = BTreeMap::<(String, String), u64>::new();
         for o in observations
             .iter()
@@ -92,7 +100,13 @@ fn summary_counts_agree_with_the_observations() {
                     *unmatched_http.entry(k).or_default() += 1;
                 }
             } else {
-                let map = if key == "os" { &mut os } else { &mut app };
+                let map = if key == "os" {
+                    &mut os
+                } else if o["kind"].as_str().unwrap().starts_with("smtp") {
+                    &mut smtp
+                } else {
+                    &mut app
+                };
                 *map.entry(label_text(label)).or_insert(0u64) += 1;
             }
         }
@@ -110,6 +124,8 @@ fn summary_counts_agree_with_the_observations() {
         };
         assert_eq!(counts(&summary["os"]), os, "{p}");
         assert_eq!(counts(&summary["app"]), app, "{p}");
+        let smtp_counts = summary.get("smtp").map(counts).unwrap_or_default();
+        assert_eq!(smtp_counts, smtp, "{p}");
         assert_eq!(summary["unmatched_total"], unknown, "{p}");
         // Each unmatched fingerprint is counted once in its section, under
         // its own signature or one that covers it (while the list is short
@@ -196,9 +212,10 @@ fn unmatched_signatures_paste_into_a_database_and_match() {
             .iter()
             .map(|u| u["count"].as_u64().unwrap())
             .sum();
-        let identified: u64 = ["os", "app"]
+        let identified: u64 = ["os", "app", "smtp"]
             .iter()
-            .flat_map(|k| after[*k].as_array().unwrap())
+            .filter_map(|k| after.get(*k).and_then(Value::as_array))
+            .flatten()
             .filter(|c| c["value"] == "Unidentified")
             .map(|c| c["count"].as_u64().unwrap())
             .sum();

@@ -20,7 +20,10 @@ impl Engine {
             kind::SYN_ACK => self.on_syn_ack(pk, found, sink),
             t if t & (kind::FIN | kind::RST) != 0 => {
                 if let Some((f, to_srv)) = found {
-                    self.check_uptime(to_srv, pk, f, sink);
+                    if !self.flows.get(f).smtp_only() {
+                        self.check_uptime(to_srv, pk, f, sink);
+                    }
+                    self.close_smtp(f, sink);
                     self.destroy_flow(f);
                 }
             }
@@ -59,6 +62,7 @@ impl Engine {
             if to_srv && self.flows.get(f).next_cli_seq.wrapping_sub(1) == pk.seq {
                 return;
             }
+            self.close_smtp(f, sink);
             self.destroy_flow(f);
         }
         let f = self.create_flow(pk, sink);
@@ -121,16 +125,20 @@ impl Engine {
             return;
         }
         let flow = self.flows.get_mut(f);
+        // A flow kept only for SMTP buffers nothing (HTTP is done with it).
+        let smtp_only = flow.smtp_only();
         let buf = if to_srv {
             &mut flow.request
         } else {
             &mut flow.response
         };
-        if buf.len() < MAX_FLOW_DATA && !pk.payload.is_empty() {
+        if buf.len() < MAX_FLOW_DATA && !pk.payload.is_empty() && !smtp_only {
             let take = pk.payload.len().min(MAX_FLOW_DATA - buf.len());
             buf.extend_from_slice(&pk.payload[..take]);
         }
-        self.check_uptime(to_srv, pk, f, sink);
+        if !smtp_only {
+            self.check_uptime(to_srv, pk, f, sink);
+        }
         let flow = self.flows.get_mut(f);
         let len = pk.payload.len() as u32;
         if to_srv {
@@ -141,11 +149,16 @@ impl Engine {
         if pk.payload.is_empty() {
             return;
         }
-        let need_more = self.process_http(to_srv, f, sink);
+        let http_more = !smtp_only && self.process_http(to_srv, f, sink);
         let flow = self.flows.get(f);
-        if !need_more
-            || (flow.request.len() >= MAX_FLOW_DATA && flow.response.len() >= MAX_FLOW_DATA)
-        {
+        let buffers_full =
+            flow.request.len() >= MAX_FLOW_DATA && flow.response.len() >= MAX_FLOW_DATA;
+        let smtp_more = flow.smtp_on && self.process_smtp(to_srv, f, pk.payload, sink);
+        if smtp_more {
+            return;
+        }
+        if !http_more || buffers_full {
+            self.close_smtp(f, sink);
             self.destroy_flow(f);
         }
     }
@@ -170,8 +183,13 @@ impl Engine {
         };
         let now = self.now_sec;
         self.counters.flows_created += 1;
-        self.flows
-            .push_newest(key, |old| Flow::new(key, client, server, now, pk.seq, old))
+        let f = self
+            .flows
+            .push_newest(key, |old| Flow::new(key, client, server, now, pk.seq, old));
+        if self.smtp_port(pk.dport) {
+            self.start_smtp(f);
+        }
+        f
     }
 
     fn touch_or_create_host(&mut self, addr: crate::HostAddr, sink: &mut dyn Sink) -> Idx {
@@ -199,6 +217,7 @@ impl Engine {
         for _ in 0..count {
             let Some(f) = self.flows.oldest() else { break };
             self.counters.flows_evicted += 1;
+            self.close_smtp(f, sink);
             self.destroy_flow(f);
         }
     }

@@ -19,6 +19,7 @@ mod nat;
 pub mod observe;
 pub mod packet;
 mod query;
+pub mod smtp;
 mod state;
 mod table;
 
@@ -50,7 +51,13 @@ pub struct Config {
     pub bug_compat: bool,
     /// Reading a capture file: cache-pressure warnings are not printed.
     pub offline: bool,
+    /// Server ports whose flows are observed for SMTP (`--smtp-ports`;
+    /// ignored under `bug_compat`).
+    pub smtp_ports: Vec<u16>,
 }
+
+/// The SMTP ports observed by default: SMTP relay and submission.
+pub const DEFAULT_SMTP_PORTS: [u16; 2] = [25, 587];
 
 impl Default for Config {
     fn default() -> Self {
@@ -61,6 +68,7 @@ impl Default for Config {
             host_idle_limit: 120,
             bug_compat: false,
             offline: true,
+            smtp_ports: DEFAULT_SMTP_PORTS.to_vec(),
         }
     }
 }
@@ -111,6 +119,8 @@ pub struct Engine {
     fields: FieldBuf,
     http_vocab: p0f_http::Vocabulary,
     counters: TableCounters,
+    smtp_scratch: String,
+    smtp_recent: smtp::RecentConnections,
 }
 
 impl Engine {
@@ -134,6 +144,8 @@ impl Engine {
             fields: FieldBuf::default(),
             http_vocab,
             counters: TableCounters::default(),
+            smtp_scratch: String::new(),
+            smtp_recent: smtp::RecentConnections::default(),
         }
     }
 
@@ -183,7 +195,7 @@ impl Engine {
             .wrapping_mul(1000)
             .wrapping_add(u64::from(ts_usec / 1000));
         if self.packets.is_multiple_of(EXPIRE_INTERVAL) {
-            self.expire();
+            self.expire(sink);
         }
         let usable = (wire_len as usize).min(data.len()).min(packet::SNAPLEN);
         let data = &data[..usable];
@@ -246,7 +258,7 @@ impl Engine {
     }
 
     /// Drops old flows and idle hosts (p0f's `expire_cache`).
-    fn expire(&mut self) {
+    fn expire(&mut self, sink: &mut dyn Sink) {
         let now = self.now_sec;
         if now == self.last_expiry {
             return;
@@ -255,6 +267,7 @@ impl Engine {
         while let Some(f) = self.flows.oldest() {
             if now.wrapping_sub(self.flows.get(f).created) > self.cfg.conn_max_age {
                 self.counters.flows_expired += 1;
+                self.close_smtp(f, sink);
                 self.destroy_flow(f);
             } else {
                 break;

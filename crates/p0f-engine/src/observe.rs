@@ -55,6 +55,14 @@ pub enum Verdict {
     /// An HTTP request or response: the matched label, an index into
     /// `Database::labels`.
     Http { label: Option<u32> },
+    /// An `smtp client` / `smtp server` verdict: the matched record (an
+    /// index into `Database::smtp_client` or `smtp_server`), its kind and
+    /// whether it is generic.
+    Smtp {
+        record: Option<u32>,
+        kind: Option<p0f_sigdb::SmtpKind>,
+        generic: bool,
+    },
     /// An uptime estimate.
     Uptime {
         minutes: u32,

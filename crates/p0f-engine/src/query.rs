@@ -57,3 +57,51 @@ impl Engine {
         r
     }
 }
+
+impl Engine {
+    /// The SMTP extension's answer for `addr`: its v3 reply, and the last
+    /// SMTP verdict of the host (`port` 0) or of the connection from
+    /// `addr`:`port`.
+    pub fn query_smtp(&self, addr: IpAddr, port: u16) -> p0f_api::smtp::Response {
+        use p0f_api::smtp::{Response as SmtpResponse, Verdict, RAW_SIG_LEN, SMTP_OK};
+        let host = self.query_v3(addr);
+        let key = HostAddr::from(addr);
+        let h = self.host(&key);
+        let client = if port == 0 {
+            h.and_then(|h| h.smtp_client.as_ref())
+        } else {
+            self.smtp_connection(&key, port)
+        };
+        let mut smtp = Verdict::default();
+        if let Some(v) = client {
+            let label = v.record.and_then(|r| self.smtp_client_label(r));
+            let mut raw = String::with_capacity(RAW_SIG_LEN);
+            v.features.push_raw_sig(&mut raw);
+            smtp.status = SMTP_OK;
+            smtp.flags = v.features.flags().0;
+            smtp.time = v.time;
+            smtp.cli_port = v.key.cli_port;
+            smtp.stage = v.stage;
+            smtp.kind = crate::smtp::kind_code(label.map(|l| l.kind));
+            smtp.generic = label.is_some_and(|l| l.generic);
+            smtp.before_rcpt = v
+                .features
+                .before_rcpt
+                .map_or(255, |n| u8::try_from(n).unwrap_or(254));
+            if let Some(l) = label {
+                smtp.app_name = FixedStr::new(&l.name);
+                smtp.app_flavor = FixedStr::new(l.flavor.as_deref().unwrap_or(""));
+            }
+            smtp.raw_sig = FixedStr::new(&raw);
+        }
+        if let Some(l) = h
+            .and_then(|h| h.smtp_server.as_ref())
+            .and_then(|s| s.record)
+            .and_then(|r| self.smtp_server_label(r))
+        {
+            smtp.server_name = FixedStr::new(&l.name);
+            smtp.server_flavor = FixedStr::new(l.flavor.as_deref().unwrap_or(""));
+        }
+        SmtpResponse { host, smtp }
+    }
+}

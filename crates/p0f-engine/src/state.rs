@@ -2,6 +2,9 @@
 
 use p0f_http::HttpFlow;
 use p0f_sigdb::{OptLayout, Quirks};
+use p0f_smtp::SmtpFlow;
+
+use crate::smtp::{ClientVerdict, ServerVerdict};
 
 use crate::addr::HostAddr;
 use crate::table::Idx;
@@ -75,6 +78,11 @@ pub struct Host {
     /// The last OS-class HTTP request signature (never set by the stock
     /// database, whose HTTP signatures are all applications).
     pub http_req_os: Option<u32>,
+    /// The last SMTP dialogue of this host as a client.
+    pub smtp_client: Option<ClientVerdict>,
+    /// The last SMTP greeting of this host as a server (boxed: few hosts
+    /// are mail servers).
+    pub smtp_server: Option<Box<ServerVerdict>>,
 }
 
 impl Host {
@@ -107,6 +115,8 @@ impl Host {
             language: None,
             http_resp: None,
             http_req_os: None,
+            smtp_client: None,
+            smtp_server: None,
         }
     }
 }
@@ -137,6 +147,22 @@ pub struct Flow {
     pub request: Vec<u8>,
     pub response: Vec<u8>,
     pub http: HttpFlow,
+    /// Observed for SMTP (a flow to an SMTP port, not `--bug-compat`).
+    pub smtp_on: bool,
+    /// The SMTP observer, kept with the slot when the flow is recycled so
+    /// that SMTP flows allocate it once per slot.
+    pub smtp: Option<Box<SmtpFlow>>,
+    /// Where this flow's verdict sits among the recent connections.
+    pub smtp_slot: Option<usize>,
+}
+
+impl Flow {
+    /// True when p0f 3.09b would no longer track this flow (HTTP gave up
+    /// on it) and it lives on only for SMTP: it must add nothing but SMTP
+    /// observations.
+    pub fn smtp_only(&self) -> bool {
+        self.smtp_on && self.http.is_off()
+    }
 }
 
 impl Flow {
@@ -149,9 +175,9 @@ impl Flow {
         isn: u32,
         recycled: Option<Flow>,
     ) -> Flow {
-        let (mut request, mut response) = match recycled {
-            Some(old) => (old.request, old.response),
-            None => (Vec::new(), Vec::new()),
+        let (mut request, mut response, smtp) = match recycled {
+            Some(old) => (old.request, old.response, old.smtp),
+            None => (Vec::new(), Vec::new(), None),
         };
         request.clear();
         response.clear();
@@ -170,6 +196,9 @@ impl Flow {
             request,
             response,
             http: HttpFlow::default(),
+            smtp_on: false,
+            smtp,
+            smtp_slot: None,
         }
     }
 }

@@ -299,7 +299,10 @@ impl PolicyService {
                 self.next_header(instance, &lk)
             }
             "RCPT" => {
-                let lk = self.lookup(req, &conn).await;
+                let mut lk = self.lookup(req, &conn).await;
+                if self.policy.wants_smtp() {
+                    lk.smtp = self.policy.smtp_verdict(&conn).await;
+                }
                 let authenticated = req.get("sasl_username").is_some_and(|u| !u.is_empty());
                 let relay = self.policy.is_relay_client(client, authenticated);
                 let rcpt = req.get("recipient").map(String::as_str).unwrap_or("");

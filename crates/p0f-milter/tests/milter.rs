@@ -497,3 +497,57 @@ async fn greylisting_tempfails_at_rcpt_or_data_and_marks_the_pass() {
     m.send(proto::C_QUIT, b"").await;
     h.await.unwrap();
 }
+
+/// SMTP dialect rules through the milter: a `[[smtp.block]]` rule rejects
+/// a bot-like client at RCPT, an MTA-like one passes; the verdict is asked
+/// per connection (the client's port) at RCPT.
+#[tokio::test]
+async fn smtp_dialect_rules_at_rcpt() {
+    use p0f_api::smtp::{flag, Verdict, SMTP_OK};
+    use p0f_api::FixedStr;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p0f.sock");
+    let fake = FakeP0f::start(&sock).unwrap();
+    let bot: IpAddr = "192.0.2.66".parse().unwrap();
+    let mta: IpAddr = "192.0.2.67".parse().unwrap();
+    for ip in [bot, mta] {
+        fake.set_v3(ip, v3_os("Linux", "3.11 and newer", "", 0));
+    }
+    let verdict = |kind: u8, app: &str, flags: u32| Verdict {
+        status: SMTP_OK,
+        stage: 2,
+        kind,
+        flags,
+        app_name: FixedStr::new(app),
+        ..Verdict::default()
+    };
+    fake.set_smtp(bot, vec![verdict(0, "", flag::PREGREET | flag::BARE_LF)]);
+    fake.set_smtp(mta, vec![verdict(1, "Postfix", flag::PIPELINING)]);
+    let text = format!(
+        "[[p0f]]\nsocket = \"{}\"\n[smtp]\nwait_ms = 0\n[[smtp.block]]\nflags = [\"pregreet\", \"bare_lf\"]\n",
+        sock.display()
+    );
+    let cfg = p0f_policy::config::parse_native(&text, std::path::Path::new("t.toml")).unwrap();
+    let p = Policy::new(cfg);
+    for (ip, port, want) in [(bot, 40100u16, b'y'), (mta, 40101, b'c')] {
+        let (mut m, h) = start(p.clone());
+        m.negotiate().await;
+        m.connect(b'4', &ip.to_string(), port, None).await;
+        assert_eq!(m.recv().await.0, b'c');
+        m.send(proto::C_MAIL, b"<a@example.com>\0").await;
+        assert_eq!(m.recv().await.0, b'c');
+        m.send(proto::C_RCPT, b"<u@example.org>\0").await;
+        let (code, reply) = m.recv().await;
+        assert_eq!(code, want, "{ip}: {}", String::from_utf8_lossy(&reply));
+        if want == b'y' {
+            assert!(String::from_utf8_lossy(&reply).starts_with("550 5.7.1 SMTP dialect blocked"));
+        }
+        drop(m);
+        let _ = h.await;
+    }
+    let asked = fake.smtp_queries();
+    assert!(
+        asked.contains(&(bot, 40100)) && asked.contains(&(mta, 40101)),
+        "{asked:?}"
+    );
+}

@@ -156,6 +156,8 @@ pub struct PolicyConfig {
     pub greylist: Option<crate::greylist::GreylistConfig>,
     /// Write the connection's karma into this header (e.g. `X-P0F-Karma`).
     pub karma_header: Option<String>,
+    /// SMTP dialect verdicts (`[smtp]`, `crate::smtp`).
+    pub smtp: crate::smtp::SmtpConfig,
 }
 
 impl Default for PolicyConfig {
@@ -185,6 +187,7 @@ impl Default for PolicyConfig {
             },
             greylist: None,
             karma_header: None,
+            smtp: crate::smtp::SmtpConfig::default(),
         }
     }
 }
@@ -475,6 +478,7 @@ struct NativeFile {
     listen: Option<NativeListen>,
     greylist: Option<crate::greylist::config::NativeGreylist>,
     karma_header: Option<String>,
+    smtp: Option<crate::smtp::config::NativeSmtp>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -525,6 +529,16 @@ pub(crate) fn key_line(text: &str, key: &str) -> usize {
         })
         .map(|i| i + 1)
         .unwrap_or(1)
+}
+
+/// Checks a rejection reply: 5xx, or on purpose 4xx.
+pub(crate) fn check_reject(r: &SmtpReply, place: &str) -> Result<(), ConfigError> {
+    let lo = if (400..500).contains(&r.code) {
+        400
+    } else {
+        500
+    };
+    check_reply(r.code, &r.dsn, &r.text, lo, place)
 }
 
 fn check_reply(code: u16, dsn: &str, text: &str, lo: u16, place: &str) -> Result<(), ConfigError> {
@@ -748,6 +762,9 @@ pub fn parse_native_unvalidated(text: &str, file: &Path) -> Result<PolicyConfig,
             ));
         }
         cfg.greylist = crate::greylist::config::build(g, file, text)?;
+    }
+    if let Some(s) = raw.smtp {
+        cfg.smtp = crate::smtp::config::build(s, &file.display().to_string())?;
     }
     if let Some(h) = raw.karma_header {
         if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {

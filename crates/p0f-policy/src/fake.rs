@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use p0f_api::{v2, v3, FixedStr};
+use p0f_api::{smtp, v2, v3, FixedStr};
 
 /// How the fake answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +39,13 @@ struct State {
     behaviour: Option<Behaviour>,
     v3_queries: Vec<IpAddr>,
     v2_queries: Vec<v2::Query>,
+    /// Answer the SMTP extension (p0f-rs); off: answer it as p0f 3.09b
+    /// does, with the v3 bad-query reply.
+    smtp_on: bool,
+    /// SMTP verdicts per client, given out in order (the last one again
+    /// and again), as a daemon that is catching up would.
+    smtp: HashMap<IpAddr, Vec<smtp::Verdict>>,
+    smtp_queries: Vec<(IpAddr, u16)>,
 }
 
 /// A running fake p0f. Dropping it stops it and removes the socket.
@@ -120,6 +127,19 @@ impl FakeP0f {
         self.state.lock().unwrap().v2.insert(ip, r);
     }
 
+    /// Answers the SMTP query for `ip` with these verdicts in turn (the
+    /// last one from then on), and turns the extension on.
+    pub fn set_smtp(&self, ip: IpAddr, seq: Vec<smtp::Verdict>) {
+        let mut st = self.state.lock().unwrap();
+        st.smtp_on = true;
+        st.smtp.insert(ip, seq);
+    }
+
+    /// SMTP queries received: (address, port), in order.
+    pub fn smtp_queries(&self) -> Vec<(IpAddr, u16)> {
+        self.state.lock().unwrap().smtp_queries.clone()
+    }
+
     pub fn set_behaviour(&self, b: Behaviour) {
         self.state.lock().unwrap().behaviour = Some(b);
     }
@@ -184,7 +204,42 @@ fn serve(mut s: UnixStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
         }
         let m = u32::from_ne_bytes(magic);
         let behaviour = state.lock().unwrap().behaviour.unwrap_or(Behaviour::Answer);
-        let reply: Vec<u8> = if m == v2::MAGIC {
+        let smtp_on = state.lock().unwrap().smtp_on;
+        let reply: Vec<u8> = if m == smtp::QUERY_MAGIC && smtp_on {
+            let mut q = [0u8; smtp::QUERY_LEN];
+            q[..4].copy_from_slice(&magic);
+            if !read_full(&mut s, &mut q[4..], &stop) {
+                return;
+            }
+            match smtp::Query::decode(&q) {
+                Ok(query) => {
+                    let mut st = state.lock().unwrap();
+                    st.smtp_queries.push((query.addr, query.port));
+                    let host = st
+                        .v3
+                        .get(&query.addr)
+                        .copied()
+                        .unwrap_or_else(|| v3::Response::empty(v3::Status::NoMatch));
+                    let verdict = match st.smtp.get_mut(&query.addr) {
+                        Some(seq) if seq.len() > 1 => seq.remove(0),
+                        Some(seq) => seq.first().copied().unwrap_or_default(),
+                        None => smtp::Verdict::default(),
+                    };
+                    smtp::Response {
+                        host,
+                        smtp: verdict,
+                    }
+                    .encode()
+                    .to_vec()
+                }
+                Err(_) => smtp::Response {
+                    host: v3::Response::empty(v3::Status::BadQuery),
+                    smtp: smtp::Verdict::default(),
+                }
+                .encode()
+                .to_vec(),
+            }
+        } else if m == v2::MAGIC {
             let mut q = [0u8; v2::QUERY_LEN];
             q[..4].copy_from_slice(&magic);
             if !read_full(&mut s, &mut q[4..], &stop) {

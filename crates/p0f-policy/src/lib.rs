@@ -57,6 +57,7 @@ pub mod greylist;
 pub mod net;
 pub mod policy;
 pub mod record;
+pub mod smtp;
 
 pub use client::{Answer, ConnInfo, LookupError};
 pub use config::{ConfigError, FailMode, PolicyConfig, SmtpReply};

@@ -29,6 +29,8 @@ pub struct Lookup {
     pub karma: i32,
     /// Why instances gave nothing usable (empty when all answered).
     pub errors: Vec<String>,
+    /// The SMTP dialect verdict, asked for at RCPT ([`Policy::smtp_verdict`]).
+    pub smtp: Option<crate::smtp::SmtpVerdict>,
 }
 
 impl Lookup {
@@ -162,6 +164,39 @@ impl Policy {
         out
     }
 
+    /// True when some rule looks at the SMTP verdict, so that it must be
+    /// asked for at RCPT.
+    pub fn wants_smtp(&self) -> bool {
+        self.cfg.smtp.enabled
+            || !self.cfg.smtp.block.is_empty()
+            || self
+                .cfg
+                .greylist
+                .as_ref()
+                .is_some_and(|g| g.rules.iter().any(|r| r.smtp.is_some()))
+    }
+
+    /// The SMTP dialect verdict of this connection, waiting (bounded by the
+    /// `[smtp]` wait) for the daemon to have seen its first RCPT. None when
+    /// no p0f-rs daemon knows it; failures are logged.
+    pub async fn smtp_verdict(&self, conn: &ConnInfo) -> Option<crate::smtp::SmtpVerdict> {
+        match crate::smtp::fetch(&self.cfg.instances, conn, &self.cfg.smtp, self.cfg.timeout).await
+        {
+            Ok(v) => {
+                match &v {
+                    Some(v) => info!(client = %conn.client, app = %v.app, flags = v.flags,
+                                     stage = v.stage, raw_sig = %v.raw_sig, "SMTP dialect"),
+                    None => info!(client = %conn.client, "no SMTP verdict for the client"),
+                }
+                v
+            }
+            Err(e) => {
+                warn!(client = %conn.client, error = %e, "SMTP verdict unavailable");
+                None
+            }
+        }
+    }
+
     /// A relay client: from a trusted network, or authenticated.
     pub fn is_relay_client(&self, client: IpAddr, authenticated: bool) -> bool {
         authenticated || self.cfg.trusted_networks.iter().any(|n| n.contains(client))
@@ -213,6 +248,19 @@ impl Policy {
         if lk.failed() && self.cfg.fail_mode == FailMode::Tempfail {
             warn!(%client, rcpt, reply = %self.cfg.tempfail, "p0f unusable and on_p0f_error = tempfail");
             return RcptVerdict::Tempfail(self.cfg.tempfail.clone());
+        }
+        if let Some(r) = self.cfg.smtp.blocking_rule(lk.smtp.as_ref()) {
+            let raw = lk.smtp.as_ref().map_or("", |v| v.raw_sig.as_str());
+            let rule = r.origin.clone();
+            if self.cfg.dry_run {
+                info!(%client, rcpt, raw_sig = raw, %rule, "dry run: would block (SMTP dialect)");
+                return RcptVerdict::WouldBlock { rule };
+            }
+            info!(%client, rcpt, raw_sig = raw, %rule, reply = %self.cfg.smtp.reply, "SMTP dialect blocked");
+            return RcptVerdict::Reject {
+                reply: self.cfg.smtp.reply.clone(),
+                rule,
+            };
         }
         let Some(fp) = &lk.record else {
             return RcptVerdict::Accept;

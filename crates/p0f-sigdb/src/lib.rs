@@ -34,11 +34,13 @@
 mod builtin;
 mod error;
 mod parse;
+pub mod smtp;
 pub mod tcp_match;
 mod types;
 
 pub use builtin::{BUILTIN_FP, BUILTIN_SOURCE, CURRENT_FP, CURRENT_SOURCE};
 pub use error::DbError;
+pub use smtp::{SmtpClientRecord, SmtpKind, SmtpLabel, SmtpServerRecord};
 pub use tcp_match::{
     classify_window, guess_dist, win_multi, TcpIndex, TcpMatch, TcpObserved, WindowKind, MAX_DIST,
 };

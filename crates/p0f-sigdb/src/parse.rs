@@ -166,6 +166,8 @@ enum Module {
     Mtu,
     Tcp,
     Http,
+    /// `[smtp:client]` (request) / `[smtp:server]`: p0f-rs only.
+    Smtp,
 }
 
 struct Parser<'a> {
@@ -182,6 +184,8 @@ struct Parser<'a> {
     link: String,
     /// Index of the current non-mtu label.
     label: u32,
+    /// The current `[smtp:*]` label.
+    smtp_label: Option<crate::smtp::SmtpLabel>,
     sigs: usize,
 }
 
@@ -301,6 +305,7 @@ impl<'a> Parser<'a> {
                     Module::Mtu => self.mtu_sig(val)?,
                     Module::Tcp => self.tcp_sig(val)?,
                     Module::Http => self.http_sig(val)?,
+                    Module::Smtp => self.smtp_sig(val)?,
                 }
                 self.sigs += 1;
                 Ok(())
@@ -321,16 +326,18 @@ impl<'a> Parser<'a> {
         let Some(colon) = rest.iter().position(|&c| c == b':') else {
             return Err(format!(
                 "malformed section header '[{}' (expected [mtu], [tcp:request], \
-                 [tcp:response], [http:request] or [http:response])",
+                 [tcp:response], [http:request], [http:response], [smtp:client] or \
+                 [smtp:server])",
                 show(rest)
             ));
         };
         self.module = match &rest[..colon] {
             b"tcp" => Module::Tcp,
             b"http" => Module::Http,
+            b"smtp" => return self.smtp_section(&rest[colon + 1..]),
             other => {
                 return Err(format!(
-                    "unknown module '{}' in section header (expected mtu, tcp or http)",
+                    "unknown module '{}' in section header (expected mtu, tcp, http or smtp)",
                     show(other)
                 ))
             }
@@ -394,7 +401,55 @@ impl<'a> Parser<'a> {
         (self.db.names.len() - 1) as u32
     }
 
+    fn smtp_section(&mut self, direction: &[u8]) -> Res<()> {
+        self.request = match direction {
+            b"client]" => true,
+            b"server]" => false,
+            other => {
+                return Err(format!(
+                    "unknown direction '{}' in an smtp section header (expected 'client]' or \
+                     'server]')",
+                    show(other)
+                ))
+            }
+        };
+        self.module = Module::Smtp;
+        self.state = State::Label;
+        self.smtp_label = None;
+        Ok(())
+    }
+
+    fn smtp_sig(&mut self, val: &[u8]) -> Res<()> {
+        let Some(label) = self.smtp_label.clone() else {
+            return Err("'sig' without a 'label' line before it".into());
+        };
+        let line = self.line_no;
+        if self.request {
+            let fields = crate::smtp::parse_client_sig(val)?;
+            self.db.smtp_client.push(crate::smtp::SmtpClientRecord {
+                fields,
+                label,
+                line,
+            });
+        } else {
+            let (lines, keywords, banner) = crate::smtp::parse_server_sig(val)?;
+            self.db.smtp_server.push(crate::smtp::SmtpServerRecord {
+                lines,
+                keywords,
+                banner,
+                label,
+                line,
+            });
+        }
+        Ok(())
+    }
+
     fn label(&mut self, val: &[u8]) -> Res<()> {
+        if self.module == Module::Smtp {
+            self.smtp_label = Some(crate::smtp::parse_label(val)?);
+            self.state = State::Sig;
+            return Ok(());
+        }
         if self.module == Module::Mtu {
             if val.is_empty() {
                 return Err("empty link name in an [mtu] label".into());
@@ -1111,6 +1166,7 @@ impl Database {
             index: TcpIndex::default(),
             link: String::new(),
             label: 0,
+            smtp_label: None,
             sigs: 0,
         };
         parser.run(text)
@@ -1149,6 +1205,8 @@ impl Database {
             + self.tcp_response.len()
             + self.http_request.len()
             + self.http_response.len()
+            + self.smtp_client.len()
+            + self.smtp_server.len()
     }
 
     /// The link type of the first `[mtu]` signature with this MTU.

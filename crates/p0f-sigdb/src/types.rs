@@ -321,6 +321,10 @@ pub struct Database {
     pub http_request: Vec<HttpRecord>,
     pub http_response: Vec<HttpRecord>,
     pub ua_os: Vec<UaOs>,
+    /// `[smtp:client]` signatures in file order (p0f-rs only).
+    pub smtp_client: Vec<crate::smtp::SmtpClientRecord>,
+    /// `[smtp:server]` signatures in file order.
+    pub smtp_server: Vec<crate::smtp::SmtpServerRecord>,
     /// TCP records bucketed by option layout (filled in by the parser).
     pub tcp_index: TcpIndex,
 }

@@ -134,6 +134,15 @@ impl Daemon {
         Self::start_env(port, extra, &[])
     }
 
+    /// [`Daemon::start`] with SMTP observation on `port` (`--smtp-ports
+    /// PORT`), for tests that run mail to a server on a loopback port.
+    pub fn start_smtp(port: u16, extra: &[&str]) -> Daemon {
+        let p = port.to_string();
+        let mut args = vec!["--smtp-ports", p.as_str()];
+        args.extend_from_slice(extra);
+        Self::start_env(port, &args, &[])
+    }
+
     pub fn start_env(port: u16, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("p0f.sock");
@@ -329,4 +338,39 @@ pub fn packets_processed(v2_sock: &Path) -> u32 {
     s.read_exact(&mut b).unwrap();
     // The packet count is the status reply's third word (offset 36).
     u32::from_ne_bytes(b[36..40].try_into().unwrap())
+}
+
+/// One SMTP extension query (docs/smtp.md) over a fresh connection: the
+/// reply, or None when the server answered with p0f 3's 232-byte
+/// bad-query reply (a p0f 3.09b daemon).
+pub fn query_smtp(sock: &Path, addr: IpAddr, port: u16) -> Option<p0f_api::smtp::Response> {
+    use p0f_api::smtp;
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(&smtp::Query { addr, port }.encode()).unwrap();
+    let mut b = [0u8; smtp::RESPONSE_LEN];
+    s.read_exact(&mut b[..v3::RESPONSE_LEN]).unwrap();
+    if smtp::is_unsupported_reply(&b[..v3::RESPONSE_LEN]) {
+        return None;
+    }
+    s.read_exact(&mut b[v3::RESPONSE_LEN..]).unwrap();
+    Some(smtp::Response::decode(&b).expect("an SMTP reply"))
+}
+
+/// Asks the SMTP query until `done` holds (up to 5 s; the capture runs
+/// behind the test's own traffic).
+pub fn query_smtp_until(
+    sock: &Path,
+    addr: IpAddr,
+    port: u16,
+    done: impl Fn(&p0f_api::smtp::Response) -> bool,
+) -> p0f_api::smtp::Response {
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = query_smtp(sock, addr, port).expect("a p0f-rs daemon");
+        if done(&r) || Instant::now() > end {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

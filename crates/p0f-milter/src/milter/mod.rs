@@ -246,7 +246,11 @@ impl Session {
         let Some(conn) = self.conn else {
             return proto::continue_();
         };
-        let lk = self.lookup().await;
+        let mut lk = self.lookup().await;
+        if self.policy.wants_smtp() {
+            // Asked at each RCPT: the daemon sees the commands as they come.
+            lk.smtp = self.policy.smtp_verdict(&conn).await;
+        }
         let relay = self.policy.is_relay_client(conn.client, self.authenticated);
         let m = metrics::get();
         match self.policy.check_rcpt(&lk, conn.client, relay, &rcpt) {

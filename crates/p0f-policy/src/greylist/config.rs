@@ -81,6 +81,7 @@ struct NativeRule {
     match_quality: Option<String>,
     unknown: Option<bool>,
     karma_below: Option<i32>,
+    smtp: Option<crate::smtp::config::NativeSmtpCondition>,
 }
 
 /// The longest delay or age accepted (ten years, in seconds).
@@ -285,6 +286,10 @@ pub(crate) fn build(
 
 fn build_rule(r: &NativeRule, place: &str) -> Result<GreyRule, ConfigError> {
     Ok(GreyRule {
+        smtp: match &r.smtp {
+            Some(c) => Some(crate::smtp::config::build_condition(c, place)?),
+            None => None,
+        },
         os: match &r.os {
             Some(p) => Some(parse_block_pattern(p.trim(), place, false)?.pattern),
             None => None,

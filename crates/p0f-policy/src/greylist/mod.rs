@@ -60,6 +60,8 @@ pub struct GreyRule {
     pub unknown: Option<bool>,
     /// Holds when the connection's karma is below this.
     pub karma_below: Option<i32>,
+    /// Conditions on the SMTP dialect verdict (`smtp = { ... }`).
+    pub smtp: Option<crate::smtp::SmtpCondition>,
     /// Where it was configured.
     pub origin: String,
 }
@@ -71,6 +73,11 @@ impl GreyRule {
         let has_os = rec.is_some_and(|r| !r.genre.is_empty());
         if let Some(want_unknown) = self.unknown {
             if want_unknown == has_os {
+                return false;
+            }
+        }
+        if let Some(c) = &self.smtp {
+            if !c.matches(lk.smtp.as_ref()) {
                 return false;
             }
         }
@@ -294,6 +301,7 @@ mod tests {
             record: f,
             karma,
             errors: Vec::new(),
+            smtp: None,
         }
     }
 

@@ -1,0 +1,81 @@
+//! Matching summaries against `[smtp:client]` / `[smtp:server]` signatures.
+
+use p0f_sigdb::smtp::SMTP_CLIENT_FIELDS;
+use p0f_sigdb::{Database, SmtpClientRecord, SmtpServerRecord};
+
+use crate::features::{ClientFeatures, ServerFeatures};
+
+/// The first specific signature that matches, else the first generic
+/// one, with its index in the list.
+fn first_match<R>(
+    records: &[R],
+    generic: impl Fn(&R) -> bool,
+    matches: impl Fn(&R) -> bool,
+) -> Option<(u32, &R)> {
+    let mut fallback = None;
+    for (i, r) in records.iter().enumerate() {
+        if matches(r) {
+            let found = (i as u32, r);
+            if !generic(r) {
+                return Some(found);
+            }
+            fallback = fallback.or(Some(found));
+        }
+    }
+    fallback
+}
+
+/// The client signature matching `f`, and its index in `db.smtp_client`. `scratch` receives the raw signature
+/// (reused, so that matching does not allocate once it has grown).
+pub fn match_client<'a>(
+    db: &'a Database,
+    f: &ClientFeatures,
+    scratch: &mut String,
+) -> Option<(u32, &'a SmtpClientRecord)> {
+    scratch.clear();
+    f.push_raw_sig(scratch);
+    let mut observed = [""; SMTP_CLIENT_FIELDS];
+    for (slot, part) in observed.iter_mut().zip(scratch.split(':')) {
+        *slot = part;
+    }
+    first_match(
+        &db.smtp_client,
+        |r| r.label.generic,
+        |r| {
+            r.fields
+                .iter()
+                .zip(observed)
+                .all(|(want, seen)| match want {
+                    None => true,
+                    // Not known yet (a verdict during the dialogue).
+                    Some(_) if seen == "?" => true,
+                    Some(w) => w == seen,
+                })
+        },
+    )
+}
+
+/// The server signature matching `f`, and its index in `db.smtp_server`.
+pub fn match_server<'a>(
+    db: &'a Database,
+    f: &ServerFeatures,
+    scratch: &mut String,
+) -> Option<(u32, &'a SmtpServerRecord)> {
+    scratch.clear();
+    if f.ehlo_seen {
+        f.keywords.push_list_field(scratch);
+    } else {
+        scratch.push('-');
+    }
+    let keywords = scratch.as_str();
+    let banner = f.banner.as_str();
+    first_match(
+        &db.smtp_server,
+        |r| r.label.generic,
+        |r| {
+            r.lines.is_none_or(|l| l == f.lines)
+                && r.keywords.as_deref().is_none_or(|k| k == keywords)
+                && r.banner.as_deref().is_none_or(|b| banner.contains(b))
+        },
+    )
+}
