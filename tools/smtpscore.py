@@ -4,7 +4,8 @@
     tools/smtpscore.py [--p0f BIN] [-f p0f.fp] LABELS PCAP... [--floor LABEL=PCT]...
                        [--min-precision PCT] [--min-unknown PCT]
 
-LABELS has one line per speaker, `ADDR ROLE LABEL [SOURCE...]`: ROLE is
+LABELS has one line per speaker, `ADDR ROLE LABEL [SOURCE...]` (ADDR may be
+`FILE:ADDR`, FILE a capture's base name, where captures reuse addresses): ROLE is
 `client` (the address's `smtp client` observations) or `server` (its
 `smtp server` observations); LABEL is the software's name as a verdict
 must spell it, or `unknown` for a speaker no signature may claim (a
@@ -90,7 +91,7 @@ def main():
                 continue
             role = "client" if f["mod"] == "smtp client" else "server"
             addr = f.get("cli" if role == "client" else "srv", "").rsplit("/", 1)[0]
-            label = labels.get((addr, role))
+            label = labels.get((f"{os.path.basename(pcap)}:{addr}", role), labels.get((addr, role)))
             if label is None:
                 continue
             app = f.get("app", "???")
