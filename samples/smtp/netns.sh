@@ -43,13 +43,15 @@ sd_teardown() {
 # sd_windows NAME: make namespace SD_PFX-NAME's TCP stack send a SYN that
 # p0f reads as Windows (TTL 128, no timestamps, no window scaling, a window
 # of 10 x MSS, MTU 1400), as the mail-policy live tests do
-# (crates/p0f-milter/tests/support/mod.rs, WIN).
+# (crates/p0f-milter/tests/support/mod.rs, WIN). TCP Fast Open is off: Exim
+# asks for a TFO cookie by default, and that option changes the SYN.
 sd_windows() {
     local ns=$SD_PFX-$1
     local addr
     addr=$(ip -n "$ns" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)
     ip netns exec "$ns" sysctl -q -w net.ipv4.ip_default_ttl=128 net.ipv4.tcp_timestamps=0 \
-        net.ipv4.tcp_window_scaling=0 "net.ipv4.tcp_rmem=4096 131072 6291456" >/dev/null
+        net.ipv4.tcp_window_scaling=0 "net.ipv4.tcp_rmem=4096 131072 6291456" \
+        net.ipv4.tcp_fastopen=0 >/dev/null
     ip -n "$ns" link set eth0 mtu 1400
     ip -n "$ns" route replace "$SD_NET.0/24" dev eth0 proto kernel scope link src "$addr" initrwnd 10
 }
