@@ -292,15 +292,20 @@ impl SmtpFlow {
 
     /// The connection ended (FIN, RST, or the flow is dropped).
     pub fn close(&mut self) -> Events {
+        let was_open = self.client.end == End::Open;
+        if was_open {
+            self.client.end = End::Close;
+        }
         if self.not_smtp {
             return Events::default();
         }
         let mut ev = 0;
-        if self.client.end == End::Open {
-            self.client.end = End::Close;
-            if self.client_spoke {
-                ev |= Events::CLIENT_DONE;
-            }
+        if was_open && self.client_spoke {
+            ev |= Events::CLIENT_DONE;
+        }
+        // A greeting no report has shown yet (the client said nothing).
+        if !self.server_reported && self.server.lines > 0 {
+            ev |= Events::SERVER_READY;
         }
         self.mode = Mode::Done;
         self.server_off = true;
