@@ -23,6 +23,7 @@ impl Engine {
                     if !self.flows.get(f).smtp_only() {
                         self.check_uptime(to_srv, pk, f, sink);
                     }
+                    self.smtp_last_payload(pk, f, to_srv, sink);
                     self.close_smtp(f, sink);
                     self.destroy_flow(f);
                 }
@@ -34,6 +35,32 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// A FIN may carry the last commands: Exim sends its pipelined MAIL,
+    /// RCPT, BDAT chunk and QUIT in the segment that closes its side. SMTP
+    /// reads an in-sequence FIN's payload before the close; HTTP keeps
+    /// p0f's behaviour of ignoring it (there is no SMTP under --bug-compat).
+    fn smtp_last_payload(
+        &mut self,
+        pk: &PacketFacts<'_>,
+        f: Idx,
+        to_srv: bool,
+        sink: &mut dyn Sink,
+    ) {
+        let flow = self.flows.get(f);
+        if !flow.smtp_on || pk.payload.is_empty() || pk.tcp_type & kind::RST != 0 {
+            return;
+        }
+        let expected = if to_srv {
+            flow.next_cli_seq
+        } else {
+            flow.next_srv_seq
+        };
+        if flow.sendsyn || !flow.acked || pk.seq != expected {
+            return;
+        }
+        self.process_smtp(to_srv, f, pk.payload, sink);
     }
 
     /// Finds the flow of a packet in either direction; true = client to server.

@@ -3,7 +3,8 @@
 ; Same format as p0f.fp (see p0f's README, section 5). Written by the p0f-rs
 ; project from facts; --bug-compat without -f uses stock-3.09b.fp instead.
 ;
-; Every entry says where its facts come from, in a "src:" comment:
+; Every entry says where its facts come from, in a "src:" comment (the
+; SMTP part at the end has keys of its own, [M] and [P]):
 ;   [Z]  public SYN records of web visitors labelled by their User-Agent
 ;        (NikolaiT/zardaxt, analysis/database.json). Only the records at
 ;        even positions ("build half") were used to write signatures; the
@@ -1268,3 +1269,122 @@ sig = 1:Accept-Ranges=[bytes],?Content-Length,Content-Type,?Etag,?Last-Modified,
 label = s:!:lighttpd:1.4
 sys = @unix
 sig = 1:Content-Type,?Content-Length,Date,Server:Connection,Keep-Alive,Accept-Ranges:lighttpd/
+
+
+
+; ------------------------------------------------------------------------
+; SMTP dialects (docs/smtp.md for the fields; docs/signatures.md, "SMTP
+; dialects", for what the evidence separates). Keys of this part:
+;   [M]  our captures of real MTAs and mail clients: samples/smtp/
+;        (capture.sh, labels.txt); counts are sessions in those files.
+;   [P]  a published transcript of a public server (named per entry).
+;   [K]  the software's documentation or source for a default.
+; Kinds: "mta" only where every program seen speaking a signature is an
+; MTA; where an MTA speaks like a mail client, the label names them all
+; and its kind is "client" (not known to be an MTA).
+; ------------------------------------------------------------------------
+
+[smtp:client]
+
+; src: [M] Postfix 3.7.11 (5 sessions), Exim 4.96 (8) and Sendmail
+; 8.17.1.9 (7) relaying to Postfix and to Exim, which advertise
+; PIPELINING: EHLO with their host name, MAIL FROM:<a> SIZE=n, commands
+; pipelined, QUIT. [P] public captures of the shared corpus (arkime's
+; smtp-*.pcap, samples/smtp/corpus-labels.txt), each sender named by the
+; Received header it added: Exchange 2010 SP3 ("with mapi id
+; 14.03.0123.003", 2 sessions), Sendmail 8.14.4 (4), Exim 4.67 (1),
+; Postfix (1). What separates them (Postfix's ORCPT= on RCPT and pipelined
+; QUIT, Exim's BDAT, Sendmail's "MAIL From:") is not in the raw signature.
+label = s:mta:Postfix/Exim/Sendmail/Exchange:
+sig   = wait:EHLO:fqdn:upper:nosp:nosp:SIZE:crlf:adv:EHLO,MAIL,RCPT:-:quit
+
+; src: [M] msmtp 1.8.23 with two recipients (2 sessions): EHLO
+; localhost ([K] msmtp's documented default for "domain"), RCPT and DATA
+; pipelined.
+label = s:client:msmtp:
+sig   = wait:EHLO:word:upper:nosp:nosp:-:crlf:adv:EHLO,MAIL,RCPT:-:quit
+
+; src: [M] swaks 20201014.0 on a host named "vm" (12 sessions) and
+; msmtp 1.8.23 with one recipient (3): EHLO with a bare word, no
+; parameters, one command at a time.
+label = s:client:swaks/msmtp:
+sig   = wait:EHLO:word:upper:nosp:nosp:-:crlf:no:EHLO,MAIL,RCPT:-:quit
+
+; src: [M] Python 3.11 smtplib (5 sessions): lower-case verbs (ehlo,
+; mail FROM:, rcpt TO:, data) with QUIT, and size=; its EHLO name is the
+; host's FQDN or an address literal ([K] smtplib's local_hostname).
+label = s:client:Python smtplib:
+sig   = wait:EHLO:*:mixed:nosp:nosp:SIZE:crlf:no:EHLO,MAIL,RCPT:-:quit
+
+; src: [M] all four MTAs to a server offering STARTTLS (7: Postfix 2, Exim 2,
+; OpenSMTPD 1, Sendmail 2 sessions):
+; EHLO with their host name, then STARTTLS; nothing after is readable, so
+; this names all four. None of the clients above uses STARTTLS unless told
+; to; one told to (swaks -tls, curl --ssl-reqd from a host with an FQDN)
+; may send the same, hence generic.
+label = g:mta:Postfix/Exim/OpenSMTPD/Sendmail:STARTTLS
+sig   = wait:EHLO:fqdn:upper:-:-:-:crlf:no:EHLO,STARTTLS:-:tls
+
+; src: [M] Postfix, Exim and Sendmail relaying to OpenSMTPD, which does
+; not advertise PIPELINING (3 sessions), and curl 7.88.1 (5
+; sessions: EHLO with the last part of its URL path, here the uploaded
+; file's name or a domain): the same dialogue.
+label = g:client:Postfix/Exim/Sendmail/curl:
+sig   = wait:EHLO:fqdn:upper:nosp:nosp:SIZE:crlf:no:EHLO,MAIL,RCPT:-:quit
+
+; src: [M] OpenSMTPD 6.8.0p2 (6 sessions: no parameters, no
+; pipelining, QUIT after 10 s idle), Perl Net::SMTP 3.14 (5: EHLO
+; localhost.localdomain, its default) and swaks on a host with an FQDN
+; (1): the same dialogue.
+label = g:client:OpenSMTPD/swaks/Net-SMTP:
+sig   = wait:EHLO:fqdn:upper:nosp:nosp:-:crlf:no:EHLO,MAIL,RCPT:-:quit
+
+[smtp:server]
+
+; src: [M] Debian's Postfix 3.7.11 (63 sessions); [K] Debian's main.cf
+; sets smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU).
+label = s:mta:Postfix:Debian
+sig   = *:*:ESMTP Postfix (Debian/GNU)
+
+; src: [K] Postfix's default smtpd_banner is "$myhostname ESMTP
+; $mail_name"; [P] "220 ... ESMTP Postfix" in the Exchange send log of
+; learn.microsoft.com/en-us/answers/questions/1054876.
+label = s:mta:Postfix:
+sig   = *:*:ESMTP Postfix
+
+; src: [M] Exim 4.96 (5 sessions); [K] Exim's default smtp_banner is
+; "$smtp_active_hostname ESMTP Exim $version_number $tod_full".
+label = s:mta:Exim:
+sig   = *:*:ESMTP Exim
+
+; src: [M] OpenSMTPD 6.8.0p2 (5 sessions), its default greeting.
+label = s:mta:OpenSMTPD:
+sig   = *:*:ESMTP OpenSMTPD
+
+; src: [M] Sendmail 8.17.1.9 (3 sessions); [K] its default
+; SmtpGreetingMessage "$j Sendmail $v/$Z; $b", ESMTP added by sendmail.
+label = s:mta:Sendmail:
+sig   = *:*:ESMTP Sendmail
+
+; src: [M] Sendmail 8.17.1.9 with Debian's greet_pause answering a client
+; that spoke first (2 sessions): "554 <host> ESMTP not accepting
+; messages"; [K] that reply is compiled into sendmail (its srvrsmtp.c),
+; which sends it when a client speaks during greet_pause. The words are
+; plain enough for another server to use, hence generic.
+label = g:mta:Sendmail:rejecting
+sig   = *:*:ESMTP not accepting messages
+
+; src: [P] Exchange 2013-2019 and Exchange Online greetings "220 <host>
+; Microsoft ESMTP MAIL Service ready at <date>" in Microsoft's "Use Telnet
+; to test SMTP communication" (learn.microsoft.com, Exchange Server docs),
+; its troubleshooting article on "412 4.3.2 Service not active", and
+; third-party transcripts (lu.se 2016, a SANS lab 2024, a git send-email
+; debug log of 2019).
+label = s:mta:Microsoft Exchange:
+sig   = *:*:Microsoft ESMTP MAIL Service ready at
+
+; src: [P] Gmail's MX greetings "220 mx.google.com ESMTP <id> - gsmtp" in
+; published transcripts (a Haraka outbound log, a telnet tutorial, a
+; Python course's output of 2013, a Node.js mail client's notes).
+label = s:mta:Gmail:
+sig   = *:*:- gsmtp
