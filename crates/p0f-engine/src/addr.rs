@@ -114,19 +114,7 @@ impl EndpointText {
     /// Writes the decimal port as one 8-byte store of its digits, then
     /// keeps only the digits.
     fn push_port(&mut self, port: u16) {
-        let n = match port {
-            10000.. => 5,
-            1000.. => 4,
-            100.. => 3,
-            10.. => 2,
-            _ => 1,
-        };
-        let mut digits = [0u8; 8];
-        let mut v = port;
-        for slot in digits[..n].iter_mut().rev() {
-            *slot = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
+        let (digits, n) = crate::text::u16_digits(port);
         // Never out of range: an address takes at most 39 bytes, and 39 + 1
         // + 8 = 48.
         if let Some(dst) = self.bytes.get_mut(self.len..self.len + 8) {

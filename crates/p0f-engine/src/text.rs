@@ -46,19 +46,7 @@ impl<const N: usize> FixedText<N> {
     /// the length advanced by their count, instead of a digit at a time.
     #[inline]
     pub fn push_u16(&mut self, v: u16) {
-        let n = match v {
-            10000.. => 5,
-            1000.. => 4,
-            100.. => 3,
-            10.. => 2,
-            _ => 1,
-        };
-        let mut digits = [0u8; 8];
-        let mut rest = v;
-        for slot in digits[..n].iter_mut().rev() {
-            *slot = b'0' + (rest % 10) as u8;
-            rest /= 10;
-        }
+        let (digits, n) = u16_digits(v);
         if let Some(dst) = self.bytes.get_mut(self.len..self.len + 8) {
             dst.copy_from_slice(&digits);
             self.len += n;
@@ -73,6 +61,26 @@ impl<const N: usize> FixedText<N> {
         // Only ASCII is ever pushed.
         std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
+}
+
+/// The decimal digits of `v` at the start of an 8-byte word (so that they
+/// can be stored in one piece), and how many there are.
+#[inline]
+pub fn u16_digits(v: u16) -> ([u8; 8], usize) {
+    let n = match v {
+        10000.. => 5,
+        1000.. => 4,
+        100.. => 3,
+        10.. => 2,
+        _ => 1,
+    };
+    let mut digits = [0u8; 8];
+    let mut rest = v;
+    for slot in digits[..n].iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    (digits, n)
 }
 
 /// `piece` in the first bytes of a zeroed 16-byte array, when it is at most
