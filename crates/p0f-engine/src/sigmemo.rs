@@ -86,3 +86,69 @@ impl SigMemo {
         (slot.matched, &slot.raw_sig)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> RawSig {
+        let mut t = RawSig::new();
+        t.push_str(text);
+        t
+    }
+
+    fn key(win: u16, ts1: u32) -> SigKey {
+        let obs = TcpObserved {
+            ver: 4,
+            ttl: 64,
+            win,
+            ts1,
+            ..TcpObserved::default()
+        };
+        SigKey::new(false, &obs, 0)
+    }
+
+    #[test]
+    fn a_key_is_computed_once_and_others_get_their_own_answer() {
+        let mut memo = SigMemo::new();
+        let computed = std::cell::Cell::new(0);
+        let ask = |memo: &mut SigMemo, win: u16| {
+            let (m, text) = memo.get(key(win, 7), || {
+                computed.set(computed.get() + 1);
+                let m = TcpMatch {
+                    record: Some(u32::from(win)),
+                    ..TcpMatch::default()
+                };
+                (m, raw(&format!("sig {win}")))
+            });
+            (m.record, text.to_string())
+        };
+        for win in 0..3000u16 {
+            assert_eq!(
+                ask(&mut memo, win),
+                (Some(u32::from(win)), format!("sig {win}"))
+            );
+        }
+        // Ask again: whatever was replaced in its slot is computed anew, and
+        // every answer is still the key's own.
+        for win in 0..3000u16 {
+            assert_eq!(
+                ask(&mut memo, win),
+                (Some(u32::from(win)), format!("sig {win}"))
+            );
+        }
+        let before = computed.get();
+        ask(&mut memo, 2999);
+        assert_eq!(
+            computed.get(),
+            before,
+            "the last key asked is still in its slot"
+        );
+    }
+
+    #[test]
+    fn only_whether_the_timestamp_is_zero_is_part_of_the_key() {
+        assert!(key(1, 5) == key(1, 9));
+        assert!(key(1, 0) != key(1, 9));
+    }
+}
