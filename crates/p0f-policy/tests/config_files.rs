@@ -39,3 +39,25 @@ fn regular_files_still_read() {
     std::fs::write(&f, vec![b'#'; 4 * 1024 * 1024 + 1]).unwrap();
     assert!(read_file(&f).unwrap_err().reason.contains("4194304"));
 }
+
+/// The complete example of `docs/mail-policy.md` (its first TOML block)
+/// loads: an operator copies it as it stands. (It once had top-level keys
+/// after a table header, where TOML files them under that table.)
+#[test]
+fn the_documented_example_configuration_loads() {
+    let doc_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/mail-policy.md");
+    let doc = std::fs::read_to_string(doc_path).unwrap();
+    let start = doc.find("```toml\n").expect("a TOML block") + "```toml\n".len();
+    let len = doc[start..].find("```").expect("its end");
+    let example = &doc[start..start + len];
+    let cfg = p0f_policy::config::parse_native(example, std::path::Path::new("mail-policy.toml"))
+        .unwrap_or_else(|e| panic!("docs/mail-policy.md example: {e}"));
+    assert_eq!(cfg.instances.len(), 1);
+    assert_eq!(cfg.trusted_networks.len(), 3);
+    assert_eq!(cfg.exempt_recipients.len(), 2);
+    assert_eq!(
+        cfg.rules.len(),
+        3,
+        "two blocked_os patterns and one [[block]]"
+    );
+}
