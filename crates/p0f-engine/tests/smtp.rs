@@ -9,6 +9,9 @@ use p0f_api::smtp::{flag, SMTP_NONE, SMTP_OK};
 use p0f_engine::{Config, Engine, Observation, Sink, Verdict};
 use p0f_sigdb::Database;
 
+mod support;
+use support::packet;
+
 /// The `key = value` lines of one observation.
 type Fields = Vec<(String, String)>;
 
@@ -46,43 +49,6 @@ fn field<'a>(fields: &'a [(String, String)], key: &str) -> &'a str {
         .iter()
         .find(|f| f.0 == key)
         .map_or("", |f| f.1.as_str())
-}
-
-// A test helper that mirrors the header fields one to one.
-#[allow(clippy::too_many_arguments)]
-fn packet(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    opts: &[u8],
-    payload: &[u8],
-) -> Vec<u8> {
-    let tcp_len = 20 + opts.len();
-    let total = 20 + tcp_len + payload.len();
-    let mut p = vec![0u8; total];
-    p[0] = 0x45;
-    p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-    p[4..6].copy_from_slice(&7u16.to_be_bytes());
-    p[6] = 0x40;
-    p[8] = 57;
-    p[9] = 6;
-    p[12..16].copy_from_slice(&src);
-    p[16..20].copy_from_slice(&dst);
-    let t = &mut p[20..];
-    t[0..2].copy_from_slice(&sport.to_be_bytes());
-    t[2..4].copy_from_slice(&dport.to_be_bytes());
-    t[4..8].copy_from_slice(&seq.to_be_bytes());
-    t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = ((tcp_len / 4) as u8) << 4;
-    t[13] = flags;
-    t[14..16].copy_from_slice(&64240u16.to_be_bytes());
-    t[20..20 + opts.len()].copy_from_slice(opts);
-    t[tcp_len..].copy_from_slice(payload);
-    p
 }
 
 const CLI: [u8; 4] = [198, 51, 100, 7];
@@ -326,4 +292,26 @@ fn expired_flows_report_their_dialogue() {
     }
     assert_eq!(r.smtp("smtp client").len(), 1);
     assert!(field(r.smtp("smtp client")[0], "raw_sig").ends_with(":close"));
+}
+
+/// The observer's flag bits are the API's: the engine hands them on as
+/// they are, so the two definitions must never drift apart.
+#[test]
+fn observer_flags_are_the_api_flags() {
+    use p0f_smtp::Flags;
+    let pairs = [
+        (Flags::PREGREET, flag::PREGREET),
+        (Flags::BARE_LF, flag::BARE_LF),
+        (Flags::PIPELINING, flag::PIPELINING),
+        (Flags::UNADV_PIPELINING, flag::UNADV_PIPELINING),
+        (Flags::STARTTLS, flag::STARTTLS),
+        (Flags::NO_QUIT, flag::NO_QUIT),
+        (Flags::RSET, flag::RSET),
+        (Flags::NOOP, flag::NOOP),
+        (Flags::VRFY, flag::VRFY),
+        (Flags::QUIT, flag::QUIT),
+    ];
+    for (observer, api) in pairs {
+        assert_eq!(observer, api);
+    }
 }
