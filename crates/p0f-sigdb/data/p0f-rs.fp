@@ -168,6 +168,14 @@ sig = 4:64:0:*:mss*29,8:mss,sok,ts,nop,ws:df,id+:0
 sig = 4:64:0:*:mss*29,9:mss,sok,ts,nop,ws:df,id+:0
 sig = 4:64:0:*:mss*44,8:mss,sok,ts,nop,ws:df,id+:0
 sig = 4:64:0:*:mss*44,9:mss,sok,ts,nop,ws:df,id+:0
+; The older default buffer (29 to 31 x MSS, half of 87380 rounded down to
+; the MSS) with scale 10, a 32 MB or larger maximum: desktop kernels with
+; that default had 4 or 6 MB (scale 7), and those with 32 MB start from
+; 128 KB (44 x MSS and up). src: [Z] build half, mss*29, 30 and 31 with
+; scale 10: 3, 2 and 3 SYNs, all Android.
+sig = 4:64:0:*:mss*29,10:mss,sok,ts,nop,ws:df,id+:0
+sig = 4:64:0:*:mss*30,10:mss,sok,ts,nop,ws:df,id+:0
+sig = 4:64:0:*:mss*31,10:mss,sok,ts,nop,ws:df,id+:0
 
 ; src: [S] (stock "Linux (Android)"): 44 x MSS with scale 1 or 3.
 label = s:unix:Android:older releases
@@ -333,7 +341,6 @@ label = s:unix:Linux:2.0
 sig = *:64:0:*:mss*12,0:mss::0
 sig = *:64:0:*:16384,0:mss::0
 
-; src: [S]
 ; Loopback on a current kernel: MSS 65495 (IPv4) or 65476 (IPv6), the
 ; window one effective MSS, scale 10 (32 MB buffers). src: [N] this
 ; machine's loopback (samples/loopback.pcap, and the live tests' daemon).
@@ -363,6 +370,16 @@ sig = *:64:0:3884:mss*8,0:mss,sok,ts,nop,ws:df,id+:0
 label = s:unix:Linux:2.6.x (Google crawler)
 sig = 4:64:0:1430:mss*4,6:mss,sok,ts,nop,ws::0
 
+; Any IPv4 loopback SYN of a Linux kernel: the MSS is 65495 because the
+; loopback MTU is 64 KB, which no other link has, whatever the buffers.
+; Placed before the Android entries: a server with raised buffer limits
+; sends scale 8 or 9 on loopback too (the shared corpus: an OpenFlow
+; controller talking to itself, window 43690, scale 9).
+; src: [K] Linux's loopback driver (MTU 65536 since 3.6); [N] this
+; machine's loopback (MSS 65495, as for "6.x (loopback)" above).
+label = g:unix:Linux:(loopback)
+sig = 4:64:0:65495:*,*:mss,sok,ts,nop,ws:df,id+:0
+
 ; Generic Android: 65535 with a scale not listed above. Placed before the
 ; generic Linux entries because the first generic match wins. src: as for
 ; Android above.
@@ -379,6 +396,22 @@ sig = *:64:0:*:mss*10,*:mss,sok,ts,nop,ws:df,id+:0
 ; src: [S]
 label = g:unix:Linux:2.4.x-2.6.x
 sig = *:64:0:*:mss*4,*:mss,sok,ts,nop,ws:df,id+:0
+
+; Android's larger buffer maximum without the 65535 window: a scale of 8 or
+; 9 means a maximum of 8 to 33 MB, which Android's per-network buffer sizes
+; set ([K] as for Android above) and no desktop default does (4 and 6 MB
+; give 7, the 32 MB of current kernels 10). The window is then whatever the
+; device's default buffer and MSS give (29 to 31 x MSS for the older
+; 87380-byte default, or a number p0f cannot relate to the MSS a router
+; rewrote), so it is left open. Placed after the 4 x MSS and 10 x MSS entries
+; of older kernels, which keep their names.
+; src: [Z] build half, this layout with TTL 64 and scale 8 or 9 and a window
+; other than 65535: 41 SYNs, 40 Android and 1 Windows.
+label = g:unix:Android:
+sig = 4:64:0:*:*,8:mss,sok,ts,nop,ws:df,id+:0
+sig = 4:64:0:*:*,9:mss,sok,ts,nop,ws:df,id+:0
+sig = 4:64:0:*:*,8:mss,sok,ts,nop,ws:df:0
+sig = 4:64:0:*:*,9:mss,sok,ts,nop,ws:df:0
 
 ; src: [S] (stock's generic "2.2.x-3.x"), and for the ID-less and IPv6
 ; forms [N] (a flow label on every Linux IPv6 SYN captured) and [Z].
@@ -436,6 +469,9 @@ sig = *:128:0:*:8192,0:mss,nop,nop,sok:df,id+:0
 sig = *:128:0:*:8192,2:mss,nop,ws,nop,nop,sok:df,id+:0
 sig = *:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0
 sig = *:128:0:*:8192,2:mss,nop,ws,sok,ts:df,id+:0
+; The scale-8 form with timestamps on. src: [Z] build half, 3 SYNs (TTL
+; 128), all Windows, and the 30 without timestamps above.
+sig = *:128:0:*:8192,8:mss,nop,ws,sok,ts:df,id+:0
 
 ; src: [S]
 label = s:win:Windows:7 (Websense crawler)
@@ -494,11 +530,15 @@ sig = *:64:0:*:65535,2:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 sig = *:64:0:*:65535,3:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 sig = *:64:0:*:65535,4:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 
-; src: [S] and [Z] as above.
+; src: [S] and [Z] as above. The last two take any window: [Z] build half
+; has 834 SYNs in this layout (any TTL), all macOS or iOS, 4 of them (TTL
+; 64, macOS) with windows other than 65535 (a tuned buffer or a rewrite).
 label = g:unix:macOS or iOS:
 sig = *:64:0:*:65535,*:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 sig = 4:64:0:*:65535,*:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
 sig = 6:64:0:*:65535,*:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
+sig = 4:64:0:*:*,*:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
+sig = 4:64:0:*:*,*:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 
 ; ---- FreeBSD and other BSDs ---------------------------------------------
 ; FreeBSD 9 to 14 offer net.inet.tcp.recvspace (64 KB, so 65535) with the
