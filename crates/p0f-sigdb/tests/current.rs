@@ -2,7 +2,10 @@
 //! v3 API, every entry names its sources, and the stack facts it was
 //! written for give the verdicts it promises.
 
+mod util;
+
 use p0f_sigdb::*;
+use util::{label_text, obs};
 
 fn current() -> Database {
     Database::parse(CURRENT_FP, CURRENT_SOURCE).unwrap_or_else(|e| panic!("{e}"))
@@ -74,4 +77,41 @@ fn no_label_claims_macos_or_ios_alone() {
             "SYN label {name} claims one Apple system"
         );
     }
+}
+
+/// The label the database gives a SYN in Linux's option layout.
+fn linux_layout_syn(db: &Database, mss: u16, win: u16, scale: u8, quirks: &str) -> String {
+    let o = obs(4, 64, mss, win, scale, "mss,sok,ts,nop,ws", quirks, false);
+    label_text(db, false, &db.match_tcp(false, &o, 0)).unwrap_or_else(|| "???".into())
+}
+
+#[test]
+fn android_by_scale_leaves_older_kernels_and_loopback_alone() {
+    // Scale 8 or 9 names Android whatever the window (a router may have
+    // lowered the MSS the window was computed from), but the older kernels'
+    // 4 x MSS and 10 x MSS windows keep their names, and a loopback SYN
+    // (MSS 65495) of a server with raised buffers stays Linux.
+    let db = current();
+    assert_eq!(linux_layout_syn(&db, 1400, 43400, 9, "df,id+"), "Android");
+    assert_eq!(linux_layout_syn(&db, 1460, 42340, 8, "df"), "Android");
+    assert_eq!(linux_layout_syn(&db, 1460, 65535, 8, "df,id+"), "Android");
+    assert_eq!(linux_layout_syn(&db, 1460, 14600, 8, "df,id+"), "Linux 3.x");
+    assert_eq!(
+        linux_layout_syn(&db, 1460, 5840, 9, "df,id+"),
+        "Linux 2.4.x-2.6.x"
+    );
+    assert_eq!(
+        linux_layout_syn(&db, 65495, 43690, 9, "df,id+"),
+        "Linux (loopback)"
+    );
+    // Desktop scales stay Linux: 7 (4-6 MB buffers) and 10 (32 MB).
+    assert_eq!(
+        linux_layout_syn(&db, 1460, 64240, 7, "df,id+"),
+        "Linux 4.19 or newer"
+    );
+    assert_eq!(
+        linux_layout_syn(&db, 1460, 64240, 10, "df,id+"),
+        "Linux 6.x (32 MB buffers)"
+    );
+    assert_eq!(linux_layout_syn(&db, 1400, 43400, 7, "df,id+"), "Linux");
 }
