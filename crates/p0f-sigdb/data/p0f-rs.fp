@@ -380,6 +380,18 @@ sig = 4:64:0:1430:mss*4,6:mss,sok,ts,nop,ws::0
 label = g:unix:Linux:(loopback)
 sig = 4:64:0:65495:*,*:mss,sok,ts,nop,ws:df,id+:0
 
+; A Linux SYN whose IP header a middlebox rebuilt: TTL 255 (above any
+; kernel's 64) and IP ID 0. The TCP part is a Linux kernel's, Android's
+; 65535 window included, but behind such boxes it is often not a phone's,
+; so only "Linux" (as for rewritten options below). Generic, so that it
+; wins over the TTL-fuzzy Android entries; with a non-zero IP ID the
+; Android entries still apply. src: [Z] build half, this layout with TTL
+; 255 and IP ID 0: 131 SYNs, 90 Android, 37 Linux, 3 Apple, 1 Windows
+; (window 65535: 89 Android, 26 Linux); with a non-zero ID and 65535: 40,
+; all Android.
+label = g:unix:Linux:(IP header rewritten)
+sig = 4:255:0:*:*,*:mss,sok,ts,nop,ws:df:0
+
 ; Generic Android: 65535 with a scale not listed above. Placed before the
 ; generic Linux entries because the first generic match wins. src: as for
 ; Android above.
