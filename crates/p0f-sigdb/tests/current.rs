@@ -119,7 +119,7 @@ fn android_by_scale_leaves_older_kernels_and_loopback_alone() {
 #[test]
 fn a_rebuilt_ip_header_is_only_linux() {
     // TTL 255 with IP ID 0 is a middlebox's header, not a phone's (a
-    // quarter of such SYNs in [Z] come from Linux desktops); with a
+    // quarter of such SYNs in [Z] carry a Linux User-Agent); with a
     // non-zero ID the TTL-fuzzy Android entry still names the phone.
     let db = current();
     let syn = |quirks| {
