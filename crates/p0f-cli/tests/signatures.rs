@@ -96,3 +96,32 @@ fn public_captures_labelled_by_user_agent() {
         "Windows=95",
     ]);
 }
+
+#[test]
+fn corpus_syns_stock_names_rightly() {
+    // --named-by keeps the SYNs p0f 3.09b's facts name in their family (an
+    // Android SYN counting when stock says Linux): on the corpus that drops
+    // the 11 Safari-UA SYNs of a Linux host, 2 other Apple SYNs and a
+    // Windows one behind a proxy, and on what is left every Apple and
+    // Windows SYN must be named.
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let base = shared.join("corpus/dev");
+    let stock = shared.join("reference/p0f.fp");
+    let text = score(&[
+        "--set",
+        "samples/labelled/corpus-labels.txt",
+        "--base",
+        base.to_str().unwrap(),
+        "--named-by",
+        stock.to_str().unwrap(),
+        "--floor",
+        "Apple=100",
+        "--floor",
+        "Windows=100",
+        "--floor",
+        "Android=90",
+    ]);
+    assert!(text.contains("SYNs scored: 74\n"), "{text}");
+}
