@@ -74,9 +74,9 @@ impl Engine {
         };
         let mut smtp = Verdict::default();
         if let Some(v) = client {
-            let label = v.record.and_then(|r| self.smtp_client_label(r));
             let mut raw = String::with_capacity(RAW_SIG_LEN);
-            v.features.push_raw_sig(&mut raw);
+            let record = self.smtp_client_record(v, &mut raw);
+            let label = record.and_then(|r| self.smtp_client_label(r));
             smtp.status = SMTP_OK;
             smtp.flags = v.features.flags().0;
             smtp.time = v.time;

@@ -14,12 +14,12 @@ use crate::{Engine, Sink, Verdict};
 /// queries that come late, like a milter's at end of message).
 pub const RECENT_CONNECTIONS: usize = 1024;
 
-/// What the engine knows of one client's SMTP dialogue.
+/// What the engine knows of one client's SMTP dialogue. The signature is
+/// matched when someone asks ([`Engine::smtp_client_record`]): a dialogue
+/// changes at every MAIL and RCPT, and is asked about far less often.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientVerdict {
     pub features: ClientFeatures,
-    /// Index into `Database::smtp_client`.
-    pub record: Option<u32>,
     /// 1 first MAIL seen, 2 first RCPT seen, 3 ended.
     pub stage: u8,
     /// Packet time of the verdict.
@@ -136,13 +136,14 @@ impl Engine {
     }
 
     fn smtp_events(&mut self, f: Idx, ev: Events, sink: &mut dyn Sink) {
-        let flow = self.flows.get(f);
-        let Some(smtp) = flow.smtp.as_deref() else {
+        let Some(smtp) = self.flows.get(f).smtp.as_deref() else {
             return;
         };
-        let (client, server, stage): (ClientFeatures, ServerFeatures, u8) =
-            (*smtp.client(), *smtp.server(), smtp.stage());
+        // Copies, as reporting changes the tables the flow lives in.
+        let client = *smtp.client();
+        let stage = smtp.stage();
         if ev.has(Events::SERVER_READY) {
+            let server = *smtp.server();
             self.report_server(f, &server, sink);
         }
         if ev.has(Events::CLIENT_DONE) {
@@ -152,14 +153,11 @@ impl Engine {
         }
     }
 
-    /// Matches and stores the client's verdict; returns the record index.
-    fn remember_client(&mut self, f: Idx, client: &ClientFeatures, stage: u8) -> Option<u32> {
-        let db = self.db.clone();
-        let record = p0f_smtp::match_client(&db, client, &mut self.smtp_scratch).map(|(i, _)| i);
+    /// Stores the client's verdict for the API.
+    fn remember_client(&mut self, f: Idx, client: &ClientFeatures, stage: u8) {
         let flow = self.flows.get(f);
         let v = ClientVerdict {
             features: *client,
-            record,
             stage,
             time: self.now_sec,
             key: flow.key,
@@ -168,12 +166,14 @@ impl Engine {
         let slot = self.smtp_recent.put(slot, v);
         self.flows.get_mut(f).smtp_slot = Some(slot);
         self.hosts.get_mut(host).smtp_client = Some(v);
-        record
     }
 
     fn report_client(&mut self, f: Idx, client: &ClientFeatures, sink: &mut dyn Sink) {
-        let record = self.remember_client(f, client, 3);
+        self.remember_client(f, client, 3);
         let db = self.db.clone();
+        // Matching leaves the raw signature in the scratch text, where the
+        // block takes it from.
+        let record = p0f_smtp::match_client(&db, client, &mut self.smtp_scratch).map(|(i, _)| i);
         let label = record.map(|i| &db.smtp_client[i as usize].label);
         self.fields.clear();
         match label {
@@ -182,7 +182,7 @@ impl Engine {
         }
         let flags = client.flags();
         self.fields.push_with("flags", |s| flags.push_names(s));
-        self.fields.push_with("raw_sig", |s| client.push_raw_sig(s));
+        self.fields.push_str("raw_sig", Some(&self.smtp_scratch));
         let verdict = Verdict::Smtp {
             record,
             kind: label.map(|l| l.kind),
@@ -227,6 +227,12 @@ impl Engine {
     /// (alive or among the last [`RECENT_CONNECTIONS`]).
     pub fn smtp_connection(&self, client: &HostAddr, port: u16) -> Option<&ClientVerdict> {
         self.smtp_recent.find(client, port)
+    }
+
+    /// The client signature `v` matches (an index into
+    /// `Database::smtp_client`); `raw_sig` receives its raw signature.
+    pub fn smtp_client_record(&self, v: &ClientVerdict, raw_sig: &mut String) -> Option<u32> {
+        p0f_smtp::match_client(&self.db, &v.features, raw_sig).map(|(i, _)| i)
     }
 
     /// The label of a client record, with its kind.

@@ -9,28 +9,113 @@ use crate::text::Text;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verb(pub u8);
 
+/// Each verb of [`SMTP_VERBS`] upper-cased into the low bytes of a `u64`,
+/// so that naming a command word is one integer compare per verb rather
+/// than a case-folding string compare (every client line is named).
+const PACKED_VERBS: [u64; SMTP_VERBS.len()] = {
+    let mut out = [0u64; SMTP_VERBS.len()];
+    let mut i = 0;
+    while i < SMTP_VERBS.len() {
+        out[i] = pack_upper(SMTP_VERBS[i].as_bytes());
+        i += 1;
+    }
+    out
+};
+
+/// The bit of [`ClientFeatures::extra`] each verb sets (0: none).
+const EXTRA_BITS: [u8; SMTP_VERBS.len()] = {
+    let mut out = [0u8; SMTP_VERBS.len()];
+    let mut e = 0;
+    while e < SMTP_EXTRA.len() {
+        let mut v = 0;
+        while v < SMTP_VERBS.len() {
+            if same_ascii(SMTP_EXTRA[e].as_bytes(), SMTP_VERBS[v].as_bytes()) {
+                out[v] = 1 << e;
+            }
+            v += 1;
+        }
+        e += 1;
+    }
+    out
+};
+
+/// Up to 8 ASCII letters, upper-cased, little-endian; 0 for a longer word
+/// (no verb is longer than `STARTTLS`).
+const fn pack_upper(word: &[u8]) -> u64 {
+    if word.len() > 8 {
+        return 0;
+    }
+    let mut packed = 0u64;
+    let mut i = 0;
+    while i < word.len() {
+        packed |= (word[i].to_ascii_uppercase() as u64) << (8 * i);
+        i += 1;
+    }
+    packed
+}
+
+const fn same_ascii(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The index of `name` in [`SMTP_VERBS`], checked at compile time.
+const fn verb_named(name: &str) -> Verb {
+    let mut i = 0;
+    while i < SMTP_VERBS.len() {
+        if same_ascii(SMTP_VERBS[i].as_bytes(), name.as_bytes()) {
+            return Verb(i as u8);
+        }
+        i += 1;
+    }
+    panic!("not in SMTP_VERBS")
+}
+
 impl Verb {
     /// Any verb outside the list, or a line that is not a command.
     pub const OTHER: Verb = Verb(u8::MAX);
+    pub const EHLO: Verb = verb_named("EHLO");
+    pub const HELO: Verb = verb_named("HELO");
+    pub const MAIL: Verb = verb_named("MAIL");
+    pub const RCPT: Verb = verb_named("RCPT");
+    pub const DATA: Verb = verb_named("DATA");
+    pub const QUIT: Verb = verb_named("QUIT");
+    pub const STARTTLS: Verb = verb_named("STARTTLS");
+    pub const BDAT: Verb = verb_named("BDAT");
 
     /// The verb named by `word` (any case).
     pub fn of(word: &[u8]) -> Verb {
-        SMTP_VERBS
+        // Letters only: then upper-casing is exact and no NUL can pad a
+        // shorter word into a verb.
+        if !word.iter().all(u8::is_ascii_alphabetic) {
+            return Verb::OTHER;
+        }
+        let packed = pack_upper(word);
+        if packed == 0 {
+            return Verb::OTHER;
+        }
+        PACKED_VERBS
             .iter()
-            .position(|v| v.as_bytes().eq_ignore_ascii_case(word))
+            .position(|&v| v == packed)
             .map_or(Verb::OTHER, |i| Verb(i as u8))
-    }
-
-    fn named(name: &str) -> Verb {
-        Verb(SMTP_VERBS.iter().position(|v| *v == name).unwrap_or(255) as u8)
     }
 
     pub fn as_str(self) -> &'static str {
         SMTP_VERBS.get(usize::from(self.0)).copied().unwrap_or("?")
     }
 
-    pub fn is(self, name: &str) -> bool {
-        self == Verb::named(name)
+    /// The [`ClientFeatures::extra`] bit this verb sets, if any.
+    fn extra_bit(self) -> u8 {
+        EXTRA_BITS.get(usize::from(self.0)).copied().unwrap_or(0)
     }
 }
 
@@ -329,9 +414,7 @@ impl ClientFeatures {
     }
 
     pub fn note_extra(&mut self, v: Verb) {
-        if let Some(i) = SMTP_EXTRA.iter().position(|e| v.is(e)) {
-            self.extra |= 1 << i;
-        }
+        self.extra |= v.extra_bit();
     }
 
     pub fn case_str(&self) -> &'static str {
@@ -480,6 +563,42 @@ pub(crate) fn push_num(out: &mut String, mut n: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verbs_are_named_in_any_case_and_nothing_else_is() {
+        for (i, name) in SMTP_VERBS.iter().enumerate() {
+            assert_eq!(Verb::of(name.as_bytes()), Verb(i as u8));
+            assert_eq!(
+                Verb::of(name.to_ascii_lowercase().as_bytes()),
+                Verb(i as u8)
+            );
+        }
+        for word in [
+            &b"MAILX"[..],
+            b"MAI",
+            b"STARTTLSX",
+            b"",
+            b"EHLO\0",
+            b"\0\0\0\0",
+        ] {
+            assert_eq!(Verb::of(word), Verb::OTHER, "{word:?}");
+        }
+        assert_eq!(Verb::QUIT.as_str(), "QUIT");
+        assert_eq!(Verb::STARTTLS.as_str(), "STARTTLS");
+    }
+
+    #[test]
+    fn extra_verbs_set_their_own_bit_in_list_order() {
+        for (i, name) in SMTP_EXTRA.iter().enumerate() {
+            let mut f = ClientFeatures::default();
+            f.note_extra(Verb::of(name.as_bytes()));
+            assert_eq!(f.extra, 1 << i, "{name}");
+        }
+        let mut f = ClientFeatures::default();
+        f.note_extra(Verb::MAIL);
+        f.note_extra(Verb::OTHER);
+        assert_eq!(f.extra, 0);
+    }
 
     #[test]
     fn helo_shapes() {

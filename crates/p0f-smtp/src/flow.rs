@@ -98,6 +98,21 @@ impl LineBuf {
         self.len = 0;
         self.cr = false;
     }
+
+    /// When nothing is buffered and `data` holds a whole line: that line
+    /// as [`LineBuf::line`] would give it (clipped to [`MAX_LINE`]), its
+    /// CRLF flag and the bytes used. Most lines arrive whole in one
+    /// segment; this reads them in place instead of copying them twice.
+    fn whole_line<'d>(&self, data: &'d [u8]) -> Option<(&'d [u8], bool, usize)> {
+        if self.len != 0 {
+            return None;
+        }
+        let nl = memchr::memchr(b'\n', data)?;
+        let raw = &data[..nl];
+        let kept = &raw[..nl.min(MAX_LINE)];
+        let crlf = raw.last() == Some(&b'\r');
+        Some((kept.strip_suffix(b"\r").unwrap_or(kept), crlf, nl + 1))
+    }
 }
 
 /// Where the client's bytes go.
@@ -246,12 +261,17 @@ impl SmtpFlow {
         while !data.is_empty() {
             let used = match self.mode {
                 Mode::Commands => {
-                    let (used, complete) = self.cli_line.fill(data);
-                    if complete {
-                        ev |= self.client_line();
-                        self.cli_line.clear();
+                    if let Some((line, crlf, used)) = self.cli_line.whole_line(data) {
+                        ev |= self.client_line(line, crlf);
+                        used
+                    } else {
+                        let (used, complete) = self.cli_line.fill(data);
+                        if complete {
+                            ev |= self.buffered_client_line();
+                            self.cli_line.clear();
+                        }
+                        used
                     }
-                    used
                 }
                 Mode::Body { dot, .. } => self.skip_body(dot, data),
                 Mode::Chunk { left } => {
@@ -280,9 +300,14 @@ impl SmtpFlow {
         }
         let mut ev = 0u8;
         while !data.is_empty() && !self.server_off {
+            if let Some((line, _, used)) = self.srv_line.whole_line(data) {
+                ev |= self.server_line(line);
+                data = &data[used..];
+                continue;
+            }
             let (used, complete) = self.srv_line.fill(data);
             if complete {
-                ev |= self.server_line();
+                ev |= self.buffered_server_line();
                 self.srv_line.clear();
             }
             data = &data[used..];
@@ -411,15 +436,20 @@ impl SmtpFlow {
         i
     }
 
-    /// One complete client line (in `cli_line`).
-    fn client_line(&mut self) -> u8 {
-        // Copied out, as the rest of self changes while it is read (a few
-        // hundred bytes per command, not per packet of content).
+    /// A client line that came in pieces, now complete in `cli_line`.
+    fn buffered_client_line(&mut self) -> u8 {
+        // Copied out, as the rest of self changes while it is read (only
+        // for lines split across segments).
         let (line, crlf) = self.cli_line.line();
         let mut tmp = [0u8; MAX_LINE];
         let n = line.len();
         tmp[..n].copy_from_slice(line);
-        let line = &tmp[..n];
+        self.client_line(&tmp[..n], crlf)
+    }
+
+    /// One complete client line, without its newline.
+    fn client_line(&mut self, line: &[u8], crlf: bool) -> u8 {
+        let n = line.len();
         if crlf {
             self.client.crlf_lines += 1;
         } else {
@@ -441,7 +471,7 @@ impl SmtpFlow {
                 self.client.pipelined_unadv = true;
             }
         }
-        let word_end = line.iter().position(|&c| c == b' ').unwrap_or(n);
+        let word_end = memchr::memchr(b' ', line).unwrap_or(n);
         let word = &line[..word_end];
         let verb =
             if !word.is_empty() && word.len() <= 16 && word.iter().all(u8::is_ascii_alphabetic) {
@@ -460,40 +490,40 @@ impl SmtpFlow {
         self.client.note_extra(verb);
         self.push_pending(verb);
         let mut ev = 0;
-        match verb.as_str() {
-            "EHLO" | "HELO" if self.client.helo == HeloShape::Absent => {
+        match verb {
+            Verb::EHLO | Verb::HELO if self.client.helo == HeloShape::Absent => {
                 self.client.helo = HeloShape::of(trim_blanks(rest));
             }
-            "MAIL" if self.client.mail == PathShape::Absent => {
+            Verb::MAIL if self.client.mail == PathShape::Absent => {
                 let (shape, end) = PathShape::of(rest, b"FROM");
                 self.client.mail = shape;
                 self.record_params(&rest[end.min(rest.len())..]);
                 ev |= Events::MAIL;
             }
-            "RCPT" if self.client.before_rcpt.is_none() => {
+            Verb::RCPT if self.client.before_rcpt.is_none() => {
                 self.client.rcpt = PathShape::of(rest, b"TO").0;
                 self.client.before_rcpt = Some(self.client.commands - 1);
                 ev |= Events::RCPT;
             }
-            "DATA" => {
+            Verb::DATA => {
                 self.mode = Mode::Body {
                     dot: BodyPos::LineStart,
                     any: false,
                 };
             }
-            "BDAT" => {
+            Verb::BDAT => {
                 let mut args = rest.split(|&c| c == b' ').filter(|a| !a.is_empty());
                 let size = args.next().map_or(0, parse_u64);
                 if size > 0 {
                     self.mode = Mode::Chunk { left: size };
                 }
             }
-            "QUIT" => {
+            Verb::QUIT => {
                 self.client.end = End::Quit;
                 self.mode = Mode::Done;
                 ev |= Events::CLIENT_DONE;
             }
-            "STARTTLS" => {
+            Verb::STARTTLS => {
                 self.client.starttls = true;
                 self.client.end = End::Tls;
                 self.mode = Mode::Done;
@@ -516,13 +546,18 @@ impl SmtpFlow {
         }
     }
 
-    /// One complete server line (in `srv_line`).
-    fn server_line(&mut self) -> u8 {
+    /// A server line that came in pieces, now complete in `srv_line`.
+    fn buffered_server_line(&mut self) -> u8 {
         let (line, _) = self.srv_line.line();
         let mut tmp = [0u8; MAX_LINE];
         let n = line.len();
         tmp[..n].copy_from_slice(line);
-        let line = &tmp[..n];
+        self.server_line(&tmp[..n])
+    }
+
+    /// One complete server line, without its newline.
+    fn server_line(&mut self, line: &[u8]) -> u8 {
+        let n = line.len();
         let is_reply = n >= 3 && line[..3].iter().all(u8::is_ascii_digit);
         if !is_reply {
             if !self.greeted && self.reply.lines == 0 {
@@ -558,7 +593,7 @@ impl SmtpFlow {
             return 0;
         }
         let answering = self.front_pending();
-        let ehlo = answering.is_some_and(|v| v.is("EHLO"));
+        let ehlo = answering == Some(Verb::EHLO);
         if ehlo && self.reply.code == 250 && !self.server.ehlo_seen && self.reply.lines > 1 {
             self.record_keyword(text);
         }
@@ -571,16 +606,16 @@ impl SmtpFlow {
             // An unsolicited reply (a timeout's 421, say).
             return 0;
         };
-        match verb.as_str() {
-            "EHLO" if reply.code == 250 && !self.server.ehlo_seen => {
+        match verb {
+            Verb::EHLO if reply.code == 250 && !self.server.ehlo_seen => {
                 self.server.ehlo_seen = true;
                 Events::SERVER_READY
             }
-            "STARTTLS" if reply.code == 220 => {
+            Verb::STARTTLS if reply.code == 220 => {
                 self.server_off = true;
                 0
             }
-            "DATA" if reply.code != 354 => {
+            Verb::DATA if reply.code != 354 => {
                 // Refused: the client goes on with commands, unless it had
                 // already started sending content.
                 if self.mode

@@ -62,20 +62,64 @@ pub fn match_server<'a>(
     scratch: &mut String,
 ) -> Option<(u32, &'a SmtpServerRecord)> {
     scratch.clear();
-    if f.ehlo_seen {
-        f.keywords.push_list_field(scratch);
-    } else {
-        scratch.push('-');
+    // The keyword list is only written out when some signature tests it.
+    if db.smtp_server.iter().any(|r| r.keywords.is_some()) {
+        if f.ehlo_seen {
+            f.keywords.push_list_field(scratch);
+        } else {
+            scratch.push('-');
+        }
     }
     let keywords = scratch.as_str();
-    let banner = f.banner.as_str();
+    let banner = f.banner.as_str().as_bytes();
     first_match(
         &db.smtp_server,
         |r| r.label.generic,
         |r| {
             r.lines.is_none_or(|l| l == f.lines)
                 && r.keywords.as_deref().is_none_or(|k| k == keywords)
-                && r.banner.as_deref().is_none_or(|b| banner.contains(b))
+                && r.banner
+                    .as_deref()
+                    .is_none_or(|b| contains(banner, b.as_bytes()))
         },
     )
+}
+
+/// Whether `needle` occurs in `hay`. Banners are at most 80 bytes and the
+/// signatures' texts start with rare letters, so jumping between
+/// occurrences of the first byte beats setting up a substring searcher for
+/// each signature.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    memchr::memchr_iter(first, hay).any(|i| hay[i..].starts_with(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains;
+
+    #[test]
+    fn contains_agrees_with_str_contains() {
+        let hay = "mx.example.org ESMTP Postfix (Debian/GNU) ESMTP";
+        for needle in [
+            "",
+            "ESMTP Postfix",
+            "ESMTP",
+            "GNU)",
+            "PostfixX",
+            "m",
+            "P",
+            hay,
+        ] {
+            assert_eq!(
+                contains(hay.as_bytes(), needle.as_bytes()),
+                hay.contains(needle),
+                "{needle}"
+            );
+        }
+        assert!(!contains(b"", b"x"));
+        assert!(!contains(b"ESMT", b"ESMTP"));
+    }
 }

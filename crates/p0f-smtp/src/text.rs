@@ -63,29 +63,33 @@ impl<const N: usize> Text<N> {
             return;
         }
         if sep == 1 {
-            self.push_byte(b',');
+            self.push_mapped(b",", &|c| c);
         }
-        for &b in item {
-            self.push_byte(map(b));
-        }
+        self.push_mapped(item, &map);
     }
 
     /// Appends bytes up to the capacity (the rest is dropped, marked cut).
     pub fn push_clipped(&mut self, s: &[u8], map: impl Fn(u8) -> u8) {
-        for &b in s {
-            if self.room() == 0 {
-                self.cut = true;
-                return;
-            }
-            self.push_byte(map(b));
+        let take = s.len().min(self.room());
+        self.push_mapped(&s[..take], &map);
+        if take < s.len() {
+            self.cut = true;
         }
     }
 
-    fn push_byte(&mut self, b: u8) {
-        // Callers map bytes to printable ASCII; anything else becomes '?'.
-        let b = if (0x20..0x7f).contains(&b) { b } else { b'?' };
-        self.bytes[usize::from(self.len)] = b;
-        self.len += 1;
+    /// Appends `s` (which fits), each byte mapped and then made printable.
+    /// One pass over a slice rather than a bounds check per byte: banners
+    /// and EHLO keywords are the bulk of what a dialogue records.
+    fn push_mapped(&mut self, s: &[u8], map: &impl Fn(u8) -> u8) {
+        let start = usize::from(self.len);
+        let end = start + s.len();
+        for (dst, &b) in self.bytes[start..end].iter_mut().zip(s) {
+            // Callers map bytes to printable ASCII; anything else becomes '?'.
+            let b = map(b);
+            *dst = if (0x20..0x7f).contains(&b) { b } else { b'?' };
+        }
+        // `end` is at most N, and no text is longer than a u16 holds.
+        self.len = end as u16;
     }
 
     /// Writes the list as a raw-signature field: `-` when empty, a final
