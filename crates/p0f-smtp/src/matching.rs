@@ -42,18 +42,20 @@ pub fn match_client<'a>(
         &db.smtp_client,
         |r| r.label.generic,
         |r| {
-            r.fields
-                .iter()
-                .zip(observed)
-                .all(|(want, seen)| match want {
-                    None => true,
-                    // Not known yet (a verdict during the dialogue).
-                    Some(_) if seen == "?" => true,
-                    Some(w) => w == seen,
-                })
+            COMPARE_ORDER.iter().all(|&i| match &r.fields[i] {
+                None => true,
+                // Not known yet (a verdict during the dialogue).
+                Some(_) if observed[i] == "?" => true,
+                Some(w) => w == observed[i],
+            })
         },
     )
 }
+
+/// The client fields in the order they are compared: those that tell
+/// dialects apart first (pipelining, parameters, case, HELO shape, command
+/// order), so that most signatures are ruled out by the first compare.
+const COMPARE_ORDER: [usize; SMTP_CLIENT_FIELDS] = [8, 6, 3, 2, 9, 11, 0, 1, 4, 5, 7, 10];
 
 /// The server signature matching `f`, and its index in `db.smtp_server`.
 pub fn match_server<'a>(
@@ -98,7 +100,17 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::contains;
+    use super::{contains, COMPARE_ORDER, SMTP_CLIENT_FIELDS};
+
+    #[test]
+    fn every_client_field_is_compared_once() {
+        let mut seen = [false; SMTP_CLIENT_FIELDS];
+        for i in COMPARE_ORDER {
+            assert!(!seen[i], "field {i} twice");
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
 
     #[test]
     fn contains_agrees_with_str_contains() {
