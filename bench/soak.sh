@@ -10,15 +10,19 @@
 # target/release/p0f-mailpolicy as a milter and a policy service against
 # it. Alongside, clients keep asking: v3 and v2 API queries, full milter
 # sessions, Postfix policy requests. Every INTERVAL seconds (default 5) it
-# samples each daemon's RSS, open descriptors and CPU time, and the p0f
+# samples each daemon's RSS, open descriptors and CPU time, the p0f
 # daemon's own counters (v2 status query: packets, matched, queries, cache
-# size), into $OUT/samples.tsv. At the end it prints whether RSS and
-# descriptors stayed flat after the warm-up (bench/soak_verdict.py: the
+# size) and both daemons' Prometheus metrics (the p0f daemon's tracked
+# flows and hosts and dropped packets, the mail policy's p0f queries and
+# decisions), into $OUT/samples.tsv; every page scraped is kept in
+# $OUT/metrics/. At the end it prints whether RSS, descriptors and the
+# table gauges stayed flat after the warm-up (bench/soak_verdict.py: the
 # first half of the run, while bounded tables fill), and the CPU and packet
 # rates.
 #
-# Needs: root, iproute2, tcpreplay, python3, a release build
-# (cargo build --release -p p0f-cli -p p0f-milter).
+# Needs: root, iproute2, tcpreplay, python3, curl, a release build
+# (cargo build --release -p p0f-cli -p p0f-milter; P0F_BIN and POLICY_BIN
+# name other binaries).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,8 +31,8 @@ interval=${2:-5}
 out=${OUT:-$(mktemp -d /tmp/p0f-soak.XXXXXX)}
 mkdir -p "$out"
 ns=p0fsoak
-p0f=target/release/p0f
-policy=target/release/p0f-mailpolicy
+p0f=${P0F_BIN:-target/release/p0f}
+policy=${POLICY_BIN:-target/release/p0f-mailpolicy}
 [ -x $p0f ] && [ -x $policy ] || { echo "build first: cargo build --release -p p0f-cli -p p0f-milter" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespace, capture)" >&2; exit 2; }
 
@@ -57,12 +61,16 @@ ip link set soak0 up
 ip -n $ns link set soak1 up
 ip -n $ns link set lo up
 
-$p0f -i soak0 -s "$out/p0f.sock" --api-v2 "$out/p0f2.sock" -m 2000,20000 >"$out/p0f.out" 2>"$out/p0f.err" &
+p0f_metrics=127.0.0.1:${P0F_METRICS_PORT:-19631}
+policy_metrics=127.0.0.1:${POLICY_METRICS_PORT:-19632}
+$p0f -i soak0 -s "$out/p0f.sock" --api-v2 "$out/p0f2.sock" -m 2000,20000 \
+    --metrics "$p0f_metrics" >"$out/p0f.out" 2>"$out/p0f.err" &
 p0f_pid=$!
 pids+=("$p0f_pid")
 for _ in $(seq 200); do [ -S "$out/p0f2.sock" ] && break; sleep 0.1; done
 $policy --plugin-line "ident/p0f $out/p0f.sock" --milter "unix:$out/milter.sock" \
-    --policy "unix:$out/policy.sock" >"$out/policy.out" 2>"$out/policy.err" &
+    --policy "unix:$out/policy.sock" --metrics "$policy_metrics" \
+    >"$out/policy.out" 2>"$out/policy.err" &
 policy_pid=$!
 pids+=("$policy_pid")
 for _ in $(seq 200); do [ -S "$out/policy.sock" ] && break; sleep 0.1; done
@@ -150,14 +158,32 @@ sample() {  # PID -> rss_kb fds cpu_ticks
     echo "$rss $fds $cpu"
 }
 
-printf 't\tp0f_rss_kb\tp0f_fds\tp0f_cpu_ticks\tpolicy_rss_kb\tpolicy_fds\tpolicy_cpu_ticks\tpackets\tmatched\tqueries\tcache\n' >"$out/samples.tsv"
+# The metrics sampled: NAME (a sum over its label sets) per column.
+metric_columns=(p0f_flows_tracked p0f_hosts_tracked p0f_packets_dropped_total p0f_api_clients_open
+    p0f_mailpolicy_p0f_queries_total p0f_mailpolicy_decisions_total)
+mkdir -p "$out/metrics"
+metrics() {  # T -> one value per metric column (the sum of its samples)
+    curl -sf "http://$p0f_metrics/metrics" >"$out/metrics/p0f-$1.txt" || true
+    curl -sf "http://$policy_metrics/metrics" >"$out/metrics/policy-$1.txt" || true
+    local m
+    for m in "${metric_columns[@]}"; do
+        cat "$out/metrics/p0f-$1.txt" "$out/metrics/policy-$1.txt" |
+            awk -v m="$m" '$1 == m || index($1, m "{") == 1 { s += $2; n++ }
+                END { if (n) printf "%d\n", s; else print "nan" }'
+    done
+}
+
+printf 't\tp0f_rss_kb\tp0f_fds\tp0f_cpu_ticks\tpolicy_rss_kb\tpolicy_fds\tpolicy_cpu_ticks\tpackets\tmatched\tqueries\tcache' >"$out/samples.tsv"
+printf '\t%s' "${metric_columns[@]}" >>"$out/samples.tsv"
+printf '\n' >>"$out/samples.tsv"
 start=$(date +%s)
 while :; do
     now=$(( $(date +%s) - start ))
     [ $now -ge "$secs" ] && break
     kill -0 $p0f_pid && kill -0 $policy_pid || { echo "a daemon died; see $out" >&2; exit 1; }
-    printf '%s\t%s\t%s\t%s\n' "$now" "$(sample $p0f_pid | tr ' ' '\t')" \
-        "$(sample $policy_pid | tr ' ' '\t')" "$(status_v2 | tr ' ' '\t')" >>"$out/samples.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$now" "$(sample $p0f_pid | tr ' ' '\t')" \
+        "$(sample $policy_pid | tr ' ' '\t')" "$(status_v2 | tr ' ' '\t')" \
+        "$(metrics "$now" | paste -sd '\t')" >>"$out/samples.tsv"
     sleep "$interval"
 done
 

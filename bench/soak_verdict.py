@@ -6,8 +6,9 @@ descriptors within 2), with CPU and packet rates. Written by bench/soak.sh;
 can be rerun on an old samples file."""
 import os
 import sys
-rows = [l.split("\t") for l in open(sys.argv[1]).read().split("\n")[1:] if l]
-rows = [[float(x) for x in r] for r in rows]
+lines = open(sys.argv[1]).read().split("\n")
+header = lines[0].split("\t")
+rows = [[float(x) for x in l.split("\t")] for l in lines[1:] if l]
 if len(rows) < 10:
     sys.exit("too few samples for a verdict")
 hz = 100.0
@@ -21,7 +22,29 @@ def flat(name, col, slack):
     ok = peak <= first * (1 + slack) + (0 if slack else 2)
     print("%-16s after warm-up: first %d, last %d, max %d -> %s" % (name, first, last, peak, "FLAT" if ok else "GROWING"))
     return ok
-ok = all([flat("p0f RSS kB", 1, 0.10), flat("p0f fds", 2, 0), flat("policy RSS kB", 4, 0.10), flat("policy fds", 5, 0)])
+checks = [flat("p0f RSS kB", 1, 0.10), flat("p0f fds", 2, 0), flat("policy RSS kB", 4, 0.10), flat("policy fds", 5, 0)]
+# Metrics (newer samples files): the tables' gauges stay within their
+# bounds' slack, nothing is dropped, counters keep moving.
+col = {name: i for i, name in enumerate(header)}
+def metric(name):
+    i = col.get(name)
+    return None if i is None else [r[i] for r in warm]
+for name in ("p0f_flows_tracked", "p0f_hosts_tracked"):
+    vals = metric(name)
+    if vals is not None:
+        checks.append(flat(name, col[name], 0.10))
+vals = metric("p0f_packets_dropped_total")
+if vals is not None:
+    ok_drop = vals[-1] == vals[0]
+    print("%-16s after warm-up: %d -> %d -> %s" % ("p0f drops", vals[0], vals[-1], "none" if ok_drop else "DROPPING"))
+    checks.append(ok_drop)
+for name in ("p0f_mailpolicy_p0f_queries_total", "p0f_mailpolicy_decisions_total"):
+    vals = metric(name)
+    if vals is not None:
+        moving = vals[-1] > vals[0]
+        print("%-16s after warm-up: %d -> %d -> %s" % (name, vals[0], vals[-1], "moving" if moving else "STUCK"))
+        checks.append(moving)
+ok = all(checks)
 span = rows[-1][0] - rows[0][0]
 for name, col in (("p0f", 3), ("policy", 6)):
     print("%-16s CPU %.1f%% of one core" % (name, 100 * (rows[-1][col] - rows[0][col]) / hz / span))
