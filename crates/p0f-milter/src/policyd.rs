@@ -182,15 +182,23 @@ const HEADER_ORDER: [&str; 4] = [
 const MAX_ENTRIES: usize = 10_000;
 const MAX_AGE: Duration = Duration::from_secs(600);
 
+/// Keeps a state table within [`MAX_ENTRIES`]: entries older than
+/// [`MAX_AGE`] go first; if the table is still full of live messages (more
+/// than 10,000 in ten minutes), the oldest tenth goes, so that messages in
+/// the middle of their transaction (a greylist tempfail owed at DATA, the
+/// headers already sent) keep their state.
 fn prune<K: Clone + std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>, at: impl Fn(&V) -> Instant) {
     if m.len() < MAX_ENTRIES {
         return;
     }
     let now = Instant::now();
     m.retain(|_, v| now.duration_since(at(v)) < MAX_AGE);
-    if m.len() >= MAX_ENTRIES {
-        m.clear();
+    if m.len() < MAX_ENTRIES {
+        return;
     }
+    let mut times: Vec<Instant> = m.values().map(&at).collect();
+    let (_, &mut cutoff, _) = times.select_nth_unstable(MAX_ENTRIES / 10);
+    m.retain(|_, v| at(v) > cutoff);
 }
 
 /// The policy service for one Postfix connection's requests.
@@ -416,6 +424,27 @@ impl PolicyService {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_full_table_loses_its_oldest_tenth_not_everything() {
+        let start = std::time::Instant::now();
+        let mut m = std::collections::HashMap::new();
+        for i in 0..super::MAX_ENTRIES {
+            m.insert(i, start + std::time::Duration::from_millis(i as u64));
+        }
+        super::prune(&mut m, |t| *t);
+        let left = m.len();
+        assert!(
+            (super::MAX_ENTRIES * 8 / 10..super::MAX_ENTRIES).contains(&left),
+            "{left} left"
+        );
+        // Exactly the oldest went.
+        let oldest_left = m.keys().min().copied().unwrap();
+        assert_eq!(oldest_left, super::MAX_ENTRIES - left);
+        // Below the limit nothing is touched.
+        super::prune(&mut m, |t| *t);
+        assert_eq!(m.len(), left);
+    }
+
     use super::*;
     use proptest::prelude::*;
 
