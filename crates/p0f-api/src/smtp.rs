@@ -32,6 +32,21 @@ pub mod flag {
     pub const NOOP: u32 = 0x080;
     pub const VRFY: u32 = 0x100;
     pub const QUIT: u32 = 0x200;
+
+    /// Every flag's name, as the `flags` field of an `smtp client` block
+    /// and the mail policy's rules spell it, with its bit.
+    pub const NAMES: [(&str, u32); 10] = [
+        ("pregreet", PREGREET),
+        ("bare_lf", BARE_LF),
+        ("pipelining", PIPELINING),
+        ("unadv_pipelining", UNADV_PIPELINING),
+        ("starttls", STARTTLS),
+        ("no_quit", NO_QUIT),
+        ("rset", RSET),
+        ("noop", NOOP),
+        ("vrfy", VRFY),
+        ("quit", QUIT),
+    ];
 }
 
 /// "Tell me about this client's SMTP": the host's last verdict

@@ -145,7 +145,7 @@ mod tests {
         assert!(c.block[1].origin.contains("#2"));
         assert_eq!(
             c.block[1].condition.flags,
-            super::super::flag::PREGREET | super::super::flag::BARE_LF
+            p0f_api::smtp::flag::PREGREET | p0f_api::smtp::flag::BARE_LF
         );
     }
 

@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use p0f_api::smtp::{self as api, flag};
+use p0f_api::smtp as api;
 use p0f_api::v3;
 use regex::Regex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -96,19 +96,8 @@ impl SmtpVerdict {
     }
 }
 
-/// Flag names usable in rules, with their bits.
-pub const FLAG_NAMES: [(&str, u32); 10] = [
-    ("pregreet", flag::PREGREET),
-    ("bare_lf", flag::BARE_LF),
-    ("pipelining", flag::PIPELINING),
-    ("unadv_pipelining", flag::UNADV_PIPELINING),
-    ("starttls", flag::STARTTLS),
-    ("no_quit", flag::NO_QUIT),
-    ("rset", flag::RSET),
-    ("noop", flag::NOOP),
-    ("vrfy", flag::VRFY),
-    ("quit", flag::QUIT),
-];
+/// Flag names usable in rules, with their bits: the API's own table.
+pub use p0f_api::smtp::flag::NAMES as FLAG_NAMES;
 
 /// Conditions on the SMTP verdict; all given ones must hold.
 #[derive(Clone, Debug, Default)]
@@ -312,6 +301,7 @@ pub async fn fetch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p0f_api::smtp::flag;
 
     fn verdict(kind: Option<Kind>, flags: u32) -> SmtpVerdict {
         SmtpVerdict {
