@@ -109,7 +109,12 @@ for n in "${COUNTS[@]}"; do
     postgrey --inet="127.0.0.1:$port" --dbdir="$TMP/postgrey" --delay=300 \
         --pidfile="$TMP/postgrey.pid" >"$TMP/postgrey.log" 2>&1 & PIDS+=($!)
     wait_port "$port"
-    "$BIN/examples/policy_bench" "127.0.0.1:$port" "$n" "$SECS" "postgrey $(postgrey --version 2>/dev/null | awk '{print $2}')" || echo "  postgrey run had errors"
+    label="postgrey $(postgrey --version 2>/dev/null | awk '{print $2}')"
+    pg=${PIDS[-1]}; t0=$(cpu_ticks "$pg"); w0=$(date +%s.%N)
+    "$BIN/examples/policy_bench" "127.0.0.1:$port" "$n" "$SECS" "$label" || echo "  postgrey run had errors"
+    # One process: a share near 100% means it had a whole core to itself.
+    awk -v hz="$(getconf CLK_TCK)" -v t="$(( $(cpu_ticks "$pg") - t0 ))" -v w="$(echo "$(date +%s.%N) - $w0" | bc)" \
+        'BEGIN { printf "    postgrey used %.0f%% of one core\n", 100 * t / hz / w }'
     kill "${PIDS[-1]}"; unset 'PIDS[-1]'
     sleep 0.5
 done
