@@ -432,10 +432,14 @@ fn purge_file(db: &Database, now: u64, p: &Params) -> Result<u64, StoreError> {
 /// a last one when the store is dropped.
 fn flusher(sh: &Shared, flush_every: Duration) {
     let mut next = Instant::now() + flush_every;
+    // After a failed flush the next try waits the whole interval, early
+    // requests or not: checks waiting at the bound would otherwise ask
+    // again at once, and a failing disk would be retried in a busy loop.
+    let mut failed = false;
     loop {
         let stop = {
             let mut st = sh.lock();
-            while !st.stop && !st.early_asked && Instant::now() < next {
+            while !st.stop && (failed || !st.early_asked) && Instant::now() < next {
                 let left = next.saturating_duration_since(Instant::now());
                 st = sh
                     .wake
@@ -445,7 +449,9 @@ fn flusher(sh: &Shared, flush_every: Duration) {
             }
             st.stop
         };
-        if let Err(e) = sh.flush() {
+        let result = sh.flush();
+        failed = result.is_err();
+        if let Err(e) = result {
             tracing::warn!(error = %e, "greylist: cannot flush the embedded store (kept in memory, retried)");
         }
         if stop {

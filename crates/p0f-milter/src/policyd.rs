@@ -284,6 +284,21 @@ impl PolicyService {
             Some(r) if headers => (header_value(&r.genre), header_value(&r.link_type)),
             _ => (String::new(), String::new()),
         };
+        if genre.is_empty() && link.is_empty() && !instance.is_empty() {
+            // Nothing may be due at all (no fingerprint, no greylist wait,
+            // no karma header): then answer without creating the message's
+            // state, which would only record that nothing was sent.
+            let waited = self
+                .state
+                .lock()
+                .unwrap()
+                .messages
+                .get(instance)
+                .and_then(|m| m.grey_waited);
+            if self.policy.extra_headers(lk, waited).is_empty() {
+                return "DUNNO".to_string();
+            }
+        }
         self.with_message(instance, |m| {
             let extra = self.policy.extra_headers(lk, m.grey_waited);
             for slot in HEADER_ORDER {
