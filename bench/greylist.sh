@@ -71,7 +71,7 @@ delay = 300
 $store
 [[greylist.rule]]
 EOT
-    RUST_LOG=error "$BIN/p0f-mailpolicy" -c "$TMP/$1.toml" --metrics "127.0.0.1:$3" 2>"$TMP/$1.log" & PIDS+=($!)
+    RUST_LOG=${SERVICE_LOG:-error} "$BIN/p0f-mailpolicy" -c "$TMP/$1.toml" --metrics "127.0.0.1:$3" 2>"$TMP/$1.log" & PIDS+=($!)
     wait_port "$2"
 }
 
@@ -97,6 +97,7 @@ for backend in "${BACKENDS[@]}"; do
         # How the p0f queries went (a refused query still gives an answer,
         # unfingerprinted, so it would hide in the figures above).
         curl -s "http://127.0.0.1:$mport/metrics" | awk '/^p0f_mailpolicy_(p0f_queries|greylist_store_errors)_total/ {printf "    %s %s\n", $1, $2}'
+        grep -m3 "store failed" "$TMP/$backend.log" | sed 's/^/    /' || true
         kill "${PIDS[-1]}"; unset 'PIDS[-1]'
         redis-cli -p "$RPORT" flushall >/dev/null
     done
