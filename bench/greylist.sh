@@ -16,14 +16,25 @@
 # user), redis-server, postgrey and p0f.
 #
 #   bench/greylist.sh [SECS] [CONNECTION COUNTS...]     default: 5  1 10 50
+#
+# After each p0f-mailpolicy run it prints the CPU time the service, p0f
+# and Redis spent per decision (from /proc: user and system time over the
+# decisions counted by the service's metrics), a figure that depends far
+# less on the machine's load than the wall-clock rates do.
+# BACKENDS="embedded redis postgrey" (the default) chooses what runs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SECS=${1:-5}; shift || true
 COUNTS=("${@:-1 10 50}")
+read -r -a BACKENDS <<< "${BACKENDS:-embedded redis postgrey}"
 [ ${#COUNTS[@]} -eq 1 ] && read -r -a COUNTS <<< "${COUNTS[0]}"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build -q --release -p p0f-milter --bin p0f-mailpolicy --example policy_bench
-BIN=$CARGO_TARGET_DIR/release
+# BIN=DIR runs binaries built elsewhere (DIR/p0f-mailpolicy and
+# DIR/examples/policy_bench), to compare two builds.
+if [ -z "${BIN:-}" ]; then
+    cargo build -q --release -p p0f-milter --bin p0f-mailpolicy --example policy_bench
+    BIN=$CARGO_TARGET_DIR/release
+fi
 TMP=$(mktemp -d)
 chmod 755 "$TMP"
 PIDS=()
@@ -38,8 +49,10 @@ P0F=${P0F:-/usr/sbin/p0f}
 # the rest in its backlog (printing a warning on every loop meanwhile);
 # with 50 connections an operator raises it, as here.
 "$P0F" -f /etc/p0f/p0f.fp -i lo -S 100 -s "$TMP/p0f.sock" 'port 9' >"$TMP/p0f.out" 2>&1 & PIDS+=($!)
+P0F_PID=$!
 RPORT=$(free_port)
 redis-server --bind 127.0.0.1 --port "$RPORT" --save '' --appendonly no --dir "$TMP" >/dev/null & PIDS+=($!)
+REDIS_PID=$!
 wait_port "$RPORT"
 echo "redis://127.0.0.1:$RPORT/" > "$TMP/redis.url"; chmod 600 "$TMP/redis.url"
 for _ in $(seq 50); do [ -S "$TMP/p0f.sock" ] && break; sleep 0.1; done
@@ -58,23 +71,38 @@ delay = 300
 $store
 [[greylist.rule]]
 EOT
-    RUST_LOG=error "$BIN/p0f-mailpolicy" -c "$TMP/$1.toml" --metrics "127.0.0.1:$3" 2>"$TMP/$1.log" & PIDS+=($!)
+    RUST_LOG=${SERVICE_LOG:-error} "$BIN/p0f-mailpolicy" -c "$TMP/$1.toml" --metrics "127.0.0.1:$3" 2>"$TMP/$1.log" & PIDS+=($!)
     wait_port "$2"
 }
 
+# CPU time (user + system clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+decisions() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^p0f_mailpolicy_decisions_total/ {n += $2} END {print n + 0}'; }
+
 echo "machine: $(nproc) cores, $(uname -r); $SECS s per run; client and server share the machine"
-for backend in embedded redis; do
+for backend in "${BACKENDS[@]}"; do
+    [ "$backend" = postgrey ] && continue
     for n in "${COUNTS[@]}"; do
         port=$(free_port); mport=$(free_port)
         mailpolicy "$backend" "$port" "$mport"
+        svc=${PIDS[-1]}
+        before=("$(cpu_ticks "$svc")" "$(cpu_ticks "$P0F_PID")" "$(cpu_ticks "$REDIS_PID")" "$(decisions "$mport")")
         "$BIN/examples/policy_bench" "127.0.0.1:$port" "$n" "$SECS" "p0f-mailpolicy ($backend)"
+        after=("$(cpu_ticks "$svc")" "$(cpu_ticks "$P0F_PID")" "$(cpu_ticks "$REDIS_PID")" "$(decisions "$mport")")
+        awk -v hz="$(getconf CLK_TCK)" -v s0="${before[0]}" -v s1="${after[0]}" -v p0="${before[1]}" -v p1="${after[1]}" \
+            -v r0="${before[2]}" -v r1="${after[2]}" -v d="$((after[3] - before[3]))" 'BEGIN {
+            us = 1e6 / hz / (d > 0 ? d : 1)
+            printf "    CPU per decision: service %.1f us, p0f %.1f us, redis %.1f us (%d decisions)\n",
+                   (s1 - s0) * us, (p1 - p0) * us, (r1 - r0) * us, d }'
         # How the p0f queries went (a refused query still gives an answer,
         # unfingerprinted, so it would hide in the figures above).
         curl -s "http://127.0.0.1:$mport/metrics" | awk '/^p0f_mailpolicy_(p0f_queries|greylist_store_errors)_total/ {printf "    %s %s\n", $1, $2}'
+        grep -m3 "store failed" "$TMP/$backend.log" | sed 's/^/    /' || true
         kill "${PIDS[-1]}"; unset 'PIDS[-1]'
         redis-cli -p "$RPORT" flushall >/dev/null
     done
 done
+[[ " ${BACKENDS[*]} " == *" postgrey "* ]] || exit 0
 mkdir -p "$TMP/postgrey"; chown postgrey "$TMP/postgrey" 2>/dev/null || true
 for n in "${COUNTS[@]}"; do
     port=$(free_port)
@@ -82,7 +110,12 @@ for n in "${COUNTS[@]}"; do
     postgrey --inet="127.0.0.1:$port" --dbdir="$TMP/postgrey" --delay=300 \
         --pidfile="$TMP/postgrey.pid" >"$TMP/postgrey.log" 2>&1 & PIDS+=($!)
     wait_port "$port"
-    "$BIN/examples/policy_bench" "127.0.0.1:$port" "$n" "$SECS" "postgrey $(postgrey --version 2>/dev/null | awk '{print $2}')" || echo "  postgrey run had errors"
+    label="postgrey $(postgrey --version 2>/dev/null | awk '{print $2}')"
+    pg=${PIDS[-1]}; t0=$(cpu_ticks "$pg"); w0=$(date +%s.%N)
+    "$BIN/examples/policy_bench" "127.0.0.1:$port" "$n" "$SECS" "$label" || echo "  postgrey run had errors"
+    # One process: a share near 100% means it had a whole core to itself.
+    awk -v hz="$(getconf CLK_TCK)" -v t="$(( $(cpu_ticks "$pg") - t0 ))" -v w="$(echo "$(date +%s.%N) - $w0" | bc)" \
+        'BEGIN { printf "    postgrey used %.0f%% of one core\n", 100 * t / hz / w }'
     kill "${PIDS[-1]}"; unset 'PIDS[-1]'
     sleep 0.5
 done

@@ -1,28 +1,41 @@
 //! The embedded store: one redb file, for a single MX host.
 //!
-//! One writer thread owns the writes: it takes the checks waiting in its
-//! queue (up to [`MAX_BATCH`]; when busy, also those arriving within
-//! [`GATHER_FOR`]), applies [`step`] to each in turn inside one write
-//! transaction (each sees the writes of the ones before it), commits, and
-//! only then answers them. So checks are serialised and atomic, and
-//! under load many share one commit instead of queueing for redb's single
-//! write lock one by one. Commits are made with [`Durability::None`]; the
-//! writer makes them durable every `flush_every` (and
-//! [`EmbeddedStore::flush`] on shutdown): a crash loses at most that much
-//! greylist state, which costs a sender one more delay, while an fsync per
-//! decision would cap throughput at the disk's sync rate.
+//! A check runs on the caller's task, under one lock, against the state in
+//! memory: the records changed since the last flush ([`Pending`]), then
+//! those being flushed, then a read snapshot of the file. The records it
+//! changes go into [`Pending`]. So checks are serialised and atomic, and
+//! a check costs neither a hand-off to another thread nor a page write.
+//!
+//! A flusher thread writes the pending records into the file every
+//! `flush_every`, in one transaction committed with [`Durability::Immediate`]
+//! (an fsync), and takes a new read snapshot. A crash therefore loses at most
+//! the last `flush_every` (and the flush under way) of greylist state, which
+//! costs a sender one more delay, as before this design (which committed each
+//! batch of checks without an fsync, and made them durable every
+//! `flush_every`: redb drops such commits in a crash). [`EmbeddedStore::flush`]
+//! (at shutdown, and before a purge or a count) flushes at once.
+//!
+//! Memory is bounded: at [`MAX_PENDING`] / 2 pending records the flusher is
+//! woken early; at [`MAX_PENDING`] checks wait for a flush to finish (the
+//! store's timeout applies to that wait as to any other).
+//!
+//! A failed flush keeps its records in memory and is retried at the next
+//! interval; until it succeeds no new records are taken from [`Pending`], so
+//! a failing disk ends, at [`MAX_PENDING`], in checks that time out and the
+//! configured fail mode.
 //!
 //! Expired entries are removed by [`Store::purge`], which the service runs
 //! periodically; [`step`] ignores expired records in the meantime.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use redb::{
-    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTableMetadata, TableDefinition,
 };
+use tokio::sync::Notify;
 
 use crate::state::{step, triplet_expired, Before, ClientRec, Entry, NetRec, Outcome, Params};
 use crate::{BoxFuture, Store, StoreError, Triplet};
@@ -38,28 +51,255 @@ fn err(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("embedded store: {what}: {e}"))
 }
 
-/// Most checks committed together.
-pub const MAX_BATCH: usize = 256;
+/// Most records (of the three kinds together) kept in memory before checks
+/// wait for a flush: a few tens of megabytes.
+pub const MAX_PENDING: usize = 200_000;
 
-struct Job {
-    t: Triplet,
-    now: u64,
-    p: Params,
-    reply: tokio::sync::oneshot::Sender<Result<Outcome, StoreError>>,
+/// Records changed since they were last written to the file.
+#[derive(Default)]
+struct Pending {
+    triplets: HashMap<String, Entry>,
+    clients: HashMap<String, ClientRec>,
+    networks: HashMap<String, NetRec>,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.triplets.len() + self.clients.len() + self.networks.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The file's tables as of the last flush.
+struct Snapshot {
+    triplets: ReadOnlyTable<&'static str, (u64, u64, bool)>,
+    clients: ReadOnlyTable<&'static str, (u32, u64)>,
+    networks: ReadOnlyTable<&'static str, (u32, u64)>,
+}
+
+impl Snapshot {
+    fn take(db: &Database) -> Result<Snapshot, StoreError> {
+        let tx = db.begin_read().map_err(|e| err("begin", e))?;
+        let open = |e| err("open table", e);
+        Ok(Snapshot {
+            triplets: tx.open_table(TRIPLETS).map_err(open)?,
+            clients: tx.open_table(CLIENTS).map_err(open)?,
+            networks: tx.open_table(NETWORKS).map_err(open)?,
+        })
+    }
+
+    fn triplet(&self, key: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self
+            .triplets
+            .get(key)
+            .map_err(|e| err("read", e))?
+            .map(|v| {
+                let (first_seen, last_seen, passed) = v.value();
+                Entry {
+                    first_seen,
+                    last_seen,
+                    passed,
+                }
+            }))
+    }
+
+    fn client(&self, key: &str) -> Result<Option<ClientRec>, StoreError> {
+        Ok(self.clients.get(key).map_err(|e| err("read", e))?.map(|v| {
+            let (count, last_counted) = v.value();
+            ClientRec {
+                count,
+                last_counted,
+            }
+        }))
+    }
+
+    fn network(&self, key: &str) -> Result<Option<NetRec>, StoreError> {
+        Ok(self
+            .networks
+            .get(key)
+            .map_err(|e| err("read", e))?
+            .map(|v| {
+                let (new_entries, window_start) = v.value();
+                NetRec {
+                    new_entries,
+                    window_start,
+                }
+            }))
+    }
+}
+
+/// What the checks share with the flusher, under one lock.
+struct State {
+    pending: Pending,
+    /// Records being written (or whose write failed and waits for a retry).
+    flushing: Option<Arc<Pending>>,
+    snapshot: Snapshot,
+    /// The flusher was asked for an early flush and has not started it.
+    early_asked: bool,
+    stop: bool,
+}
+
+impl State {
+    /// The newest version of a record: pending, then being flushed, then
+    /// the file.
+    fn find<V: Copy>(
+        &self,
+        key: &str,
+        of: impl Fn(&Pending) -> &HashMap<String, V>,
+        from_file: impl FnOnce(&Snapshot, &str) -> Result<Option<V>, StoreError>,
+    ) -> Result<Option<V>, StoreError> {
+        if let Some(v) = of(&self.pending).get(key) {
+            return Ok(Some(*v));
+        }
+        if let Some(v) = self.flushing.as_deref().and_then(|f| of(f).get(key)) {
+            return Ok(Some(*v));
+        }
+        from_file(&self.snapshot, key)
+    }
+
+    fn check(&mut self, t: &Triplet, now: u64, p: &Params) -> Result<Outcome, StoreError> {
+        let before = Before {
+            triplet: self.find(&t.key, |s| &s.triplets, Snapshot::triplet)?,
+            client: self
+                .find(&t.client, |s| &s.clients, Snapshot::client)?
+                .filter(|c| now.saturating_sub(c.last_counted) <= p.max_age),
+            network: self.find(&t.network, |s| &s.networks, Snapshot::network)?,
+        };
+        let (outcome, w) = step(now, p, before);
+        if let Some((e, _)) = w.triplet {
+            put(&mut self.pending.triplets, &t.key, e);
+        }
+        if let Some((c, _)) = w.client {
+            put(&mut self.pending.clients, &t.client, c);
+        }
+        if let Some((n, _)) = w.network {
+            put(&mut self.pending.networks, &t.network, n);
+        }
+        Ok(outcome)
+    }
+}
+
+/// Inserts without allocating a key when the record is already pending.
+fn put<V>(m: &mut HashMap<String, V>, key: &str, v: V) {
+    match m.get_mut(key) {
+        Some(slot) => *slot = v,
+        None => {
+            m.insert(key.to_string(), v);
+        }
+    }
+}
+
+struct Shared {
+    db: Database,
+    state: Mutex<State>,
+    /// Wakes the flusher early (or to stop).
+    wake: Condvar,
+    /// Tells waiting checks that a flush ended.
+    flushed: Notify,
+    /// Held for a whole flush, so that flushes (the flusher's, `flush()`'s,
+    /// a purge's) never overlap.
+    flush_lock: Mutex<()>,
+    /// Pending records at which checks wait ([`MAX_PENDING`]).
+    max_pending: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic under the lock leaves maps that are still consistent
+        // records (every update is one insert).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes what is pending (after what a failed flush left) into the
+    /// file, durably, and takes a new snapshot.
+    fn flush(&self) -> Result<(), StoreError> {
+        let _one = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.flush_locked();
+        self.flushed.notify_waiters();
+        result
+    }
+
+    fn flush_locked(&self) -> Result<(), StoreError> {
+        loop {
+            let batch = {
+                let mut st = self.lock();
+                st.early_asked = false;
+                match &st.flushing {
+                    Some(f) => f.clone(),
+                    None if st.pending.is_empty() => return Ok(()),
+                    None => {
+                        let f = Arc::new(std::mem::take(&mut st.pending));
+                        st.flushing = Some(f.clone());
+                        f
+                    }
+                }
+            };
+            write_batch(&self.db, &batch)?;
+            let snapshot = Snapshot::take(&self.db)?;
+            let mut st = self.lock();
+            st.flushing = None;
+            st.snapshot = snapshot;
+            if st.pending.is_empty() {
+                return Ok(());
+            }
+            // Checks went on meanwhile; a shutdown or a purge wants those too,
+            // and the flusher may as well.
+            if !st.stop && st.pending.len() < self.max_pending / 2 {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One transaction with every record of `batch`, committed durably.
+fn write_batch(db: &Database, batch: &Pending) -> Result<(), StoreError> {
+    let mut tx = db.begin_write().map_err(|e| err("begin", e))?;
+    tx.set_durability(Durability::Immediate)
+        .map_err(|e| err("durability", e))?;
+    {
+        let mut trip = tx.open_table(TRIPLETS).map_err(|e| err("open table", e))?;
+        for (k, e) in &batch.triplets {
+            trip.insert(k.as_str(), (e.first_seen, e.last_seen, e.passed))
+                .map_err(|e| err("write", e))?;
+        }
+        let mut cli = tx.open_table(CLIENTS).map_err(|e| err("open table", e))?;
+        for (k, c) in &batch.clients {
+            cli.insert(k.as_str(), (c.count, c.last_counted))
+                .map_err(|e| err("write", e))?;
+        }
+        let mut net = tx.open_table(NETWORKS).map_err(|e| err("open table", e))?;
+        for (k, n) in &batch.networks {
+            net.insert(k.as_str(), (n.new_entries, n.window_start))
+                .map_err(|e| err("write", e))?;
+        }
+    }
+    tx.commit().map_err(|e| err("commit", e))
 }
 
 /// The redb-backed store.
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    shared: Arc<Shared>,
     path: String,
-    /// None once dropping: closing the queue stops the writer.
-    jobs: Option<mpsc::Sender<Job>>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    flusher: Option<std::thread::JoinHandle<()>>,
 }
 
 impl EmbeddedStore {
     /// Opens (or creates) the database file and starts the flusher.
     pub fn open(path: &Path, flush_every: Duration) -> Result<EmbeddedStore, StoreError> {
+        EmbeddedStore::open_bounded(path, flush_every, MAX_PENDING)
+    }
+
+    /// As [`EmbeddedStore::open`], with checks waiting for the file at
+    /// `max_pending` records in memory instead of [`MAX_PENDING`].
+    pub fn open_bounded(
+        path: &Path,
+        flush_every: Duration,
+        max_pending: usize,
+    ) -> Result<EmbeddedStore, StoreError> {
+        let max_pending = max_pending.max(8);
         let db = Database::create(path).map_err(|e| err(&path.display().to_string(), e))?;
         let tx = db.begin_write().map_err(|e| err("begin", e))?;
         {
@@ -68,48 +308,77 @@ impl EmbeddedStore {
             tx.open_table(NETWORKS).map_err(|e| err("open table", e))?;
         }
         tx.commit().map_err(|e| err("commit", e))?;
-        let db = Arc::new(db);
-        let (jobs, rx) = mpsc::channel();
-        let wdb = db.clone();
-        let handle = std::thread::Builder::new()
-            .name("greylist-writer".into())
-            .spawn(move || writer(&wdb, &rx, flush_every))
-            .map_err(|e| err("writer thread", e))?;
-        Ok(EmbeddedStore {
+        let snapshot = Snapshot::take(&db)?;
+        let shared = Arc::new(Shared {
             db,
+            state: Mutex::new(State {
+                pending: Pending::default(),
+                flushing: None,
+                snapshot,
+                early_asked: false,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            flushed: Notify::new(),
+            flush_lock: Mutex::new(()),
+            max_pending,
+        });
+        let s = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name("greylist-flusher".into())
+            .spawn(move || flusher(&s, flush_every))
+            .map_err(|e| err("flusher thread", e))?;
+        Ok(EmbeddedStore {
+            shared,
             path: path.display().to_string(),
-            jobs: Some(jobs),
-            writer: Some(handle),
+            flusher: Some(handle),
         })
     }
 
-    /// Queues a check for the writer and waits for its answer.
+    /// Checks a triplet; waits only when [`MAX_PENDING`] records wait for
+    /// the file.
     pub async fn check(&self, t: &Triplet, now: u64, p: &Params) -> Result<Outcome, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = Job {
-            t: t.clone(),
-            now,
-            p: p.clone(),
-            reply,
-        };
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| err("writer", "the store is closing"))?
-            .send(job)
-            .map_err(|_| err("writer", "the writer thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| err("writer", "the writer thread dropped the check"))?
+        let max = self.shared.max_pending;
+        loop {
+            let flushed = {
+                let mut st = self.shared.lock();
+                if st.stop {
+                    return Err(err("flusher", "the store is closing"));
+                }
+                let n = st.pending.len();
+                if n + 3 >= max / 2 && !st.early_asked {
+                    st.early_asked = true;
+                    self.shared.wake.notify_one();
+                }
+                // A check adds at most three records.
+                if n + 3 <= max {
+                    return st.check(t, now, p);
+                }
+                // Registered under the lock: a flush changes the state under
+                // it and then tells its waiters, so none is missed.
+                let mut flushed = Box::pin(self.shared.flushed.notified());
+                flushed.as_mut().enable();
+                flushed
+            };
+            flushed.await;
+        }
     }
 
-    /// Makes every commit so far durable.
+    /// Records changed in memory and not yet written to the file.
+    pub fn pending(&self) -> usize {
+        self.shared.lock().pending.len()
+    }
+
+    /// Makes every check so far durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        flush_db(&self.db)
+        self.shared.flush()
     }
 
-    /// Number of triplets stored (expired ones included until purged).
+    /// Number of triplets stored (expired ones included until purged);
+    /// flushes first.
     pub fn len(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| err("begin", e))?;
+        self.flush()?;
+        let tx = self.shared.db.begin_read().map_err(|e| err("begin", e))?;
         let t = tx.open_table(TRIPLETS).map_err(|e| err("open table", e))?;
         t.len().map_err(|e| err("len", e))
     }
@@ -118,193 +387,87 @@ impl EmbeddedStore {
         self.len().map(|n| n == 0)
     }
 
+    /// Flushes, then removes what has expired from the file.
     fn purge_sync(&self, now: u64, p: &Params) -> Result<u64, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| err("begin", e))?;
-        let mut removed = 0u64;
-        {
-            let mut trip = tx.open_table(TRIPLETS).map_err(|e| err("open table", e))?;
-            trip.retain(|_, (first_seen, last_seen, passed)| {
-                let e = Entry {
-                    first_seen,
-                    last_seen,
-                    passed,
-                };
-                let keep = !triplet_expired(&e, now, p);
-                removed += u64::from(!keep);
-                keep
-            })
-            .map_err(|e| err("purge", e))?;
-            let mut cli = tx.open_table(CLIENTS).map_err(|e| err("open table", e))?;
-            cli.retain(|_, (_, last)| now.saturating_sub(last) <= p.max_age)
-                .map_err(|e| err("purge", e))?;
-            let mut net = tx.open_table(NETWORKS).map_err(|e| err("open table", e))?;
-            net.retain(|_, (_, start)| now.saturating_sub(start) <= p.retry_window)
-                .map_err(|e| err("purge", e))?;
-        }
-        tx.commit().map_err(|e| err("commit", e))?;
+        let sh = &self.shared;
+        let _one = sh.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let flushed = sh.flush_locked();
+        sh.flushed.notify_waiters();
+        flushed?;
+        let removed = purge_file(&sh.db, now, p)?;
+        let snapshot = Snapshot::take(&sh.db)?;
+        sh.lock().snapshot = snapshot;
         Ok(removed)
     }
 }
 
-/// How long the writer keeps gathering checks for a batch when it is busy
-/// (checks were already waiting when it finished the last one). A commit
-/// costs several page writes whatever the batch holds, and without the
-/// wait a busy writer commits one or two checks at a time: the checks
-/// arrive one by one as the connections' tasks reach the store. When the
-/// writer is idle, a check is committed at once.
-pub const GATHER_FOR: Duration = Duration::from_micros(300);
-
-/// The writer thread: batches of checks, one commit each, and a flush
-/// every `flush_every`. Ends (after a last flush) when the store is dropped.
-fn writer(db: &Database, rx: &mpsc::Receiver<Job>, flush_every: Duration) {
-    let mut last_flush = Instant::now();
-    let mut dirty = false;
-    // A check that was already waiting when the last batch was answered.
-    let mut waiting: Option<Job> = None;
-    loop {
-        let busy = waiting.is_some();
-        let first = match waiting.take() {
-            Some(j) => Some(j),
-            None => match rx.recv_timeout(flush_every.saturating_sub(last_flush.elapsed())) {
-                Ok(j) => Some(j),
-                Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    if let Err(e) = flush_db(db) {
-                        tracing::warn!(error = %e, "greylist: final flush of the embedded store failed");
-                    }
-                    return;
-                }
-            },
-        };
-        if let Some(first) = first {
-            let batch = gather(rx, first, busy);
-            match run_batch(db, &batch) {
-                Ok(outcomes) => {
-                    for (job, o) in batch.into_iter().zip(outcomes) {
-                        let _ = job.reply.send(Ok(o));
-                    }
-                }
-                Err(e) => {
-                    for job in batch {
-                        let _ = job.reply.send(Err(e.clone()));
-                    }
-                }
-            }
-            dirty = true;
-            waiting = rx.try_recv().ok();
-        }
-        if dirty && last_flush.elapsed() >= flush_every {
-            if let Err(e) = flush_db(db) {
-                tracing::warn!(error = %e, "greylist: cannot flush the embedded store");
-            }
-            dirty = false;
-            last_flush = Instant::now();
-        } else if !dirty {
-            last_flush = Instant::now();
-        }
-    }
-}
-
-/// `first` and whatever is queued behind it, up to [`MAX_BATCH`]; when
-/// `busy`, also what arrives within [`GATHER_FOR`].
-fn gather(rx: &mpsc::Receiver<Job>, first: Job, busy: bool) -> Vec<Job> {
-    let mut batch = vec![first];
-    let until = Instant::now() + if busy { GATHER_FOR } else { Duration::ZERO };
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(j) => batch.push(j),
-            Err(mpsc::TryRecvError::Disconnected) => break,
-            Err(mpsc::TryRecvError::Empty) => {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                match rx.recv_timeout(left) {
-                    Ok(j) => batch.push(j),
-                    Err(_) => break,
-                }
-            }
-        }
-    }
-    batch
-}
-
-/// Applies a batch of checks in one write transaction, in order.
-fn run_batch(db: &Database, batch: &[Job]) -> Result<Vec<Outcome>, StoreError> {
-    let mut tx = db.begin_write().map_err(|e| err("begin", e))?;
-    tx.set_durability(Durability::None)
-        .map_err(|e| err("durability", e))?;
-    let mut out = Vec::with_capacity(batch.len());
+fn purge_file(db: &Database, now: u64, p: &Params) -> Result<u64, StoreError> {
+    let tx = db.begin_write().map_err(|e| err("begin", e))?;
+    let mut removed = 0u64;
     {
         let mut trip = tx.open_table(TRIPLETS).map_err(|e| err("open table", e))?;
-        let mut cli = tx.open_table(CLIENTS).map_err(|e| err("open table", e))?;
-        let mut net = tx.open_table(NETWORKS).map_err(|e| err("open table", e))?;
-        for job in batch {
-            let (t, now, p) = (&job.t, job.now, &job.p);
-            let before = Before {
-                triplet: trip
-                    .get(t.key.as_str())
-                    .map_err(|e| err("read", e))?
-                    .map(|v| {
-                        let (first_seen, last_seen, passed) = v.value();
-                        Entry {
-                            first_seen,
-                            last_seen,
-                            passed,
-                        }
-                    }),
-                client: cli
-                    .get(t.client.as_str())
-                    .map_err(|e| err("read", e))?
-                    .map(|v| {
-                        let (count, last_counted) = v.value();
-                        ClientRec {
-                            count,
-                            last_counted,
-                        }
-                    })
-                    .filter(|c| now.saturating_sub(c.last_counted) <= p.max_age),
-                network: net
-                    .get(t.network.as_str())
-                    .map_err(|e| err("read", e))?
-                    .map(|v| {
-                        let (new_entries, window_start) = v.value();
-                        NetRec {
-                            new_entries,
-                            window_start,
-                        }
-                    }),
+        trip.retain(|_, (first_seen, last_seen, passed)| {
+            let e = Entry {
+                first_seen,
+                last_seen,
+                passed,
             };
-            let (outcome, w) = step(now, p, before);
-            if let Some((e, _)) = w.triplet {
-                trip.insert(t.key.as_str(), (e.first_seen, e.last_seen, e.passed))
-                    .map_err(|e| err("write", e))?;
-            }
-            if let Some((c, _)) = w.client {
-                cli.insert(t.client.as_str(), (c.count, c.last_counted))
-                    .map_err(|e| err("write", e))?;
-            }
-            if let Some((n, _)) = w.network {
-                net.insert(t.network.as_str(), (n.new_entries, n.window_start))
-                    .map_err(|e| err("write", e))?;
-            }
-            out.push(outcome);
-        }
+            let keep = !triplet_expired(&e, now, p);
+            removed += u64::from(!keep);
+            keep
+        })
+        .map_err(|e| err("purge", e))?;
+        let mut cli = tx.open_table(CLIENTS).map_err(|e| err("open table", e))?;
+        cli.retain(|_, (_, last)| now.saturating_sub(last) <= p.max_age)
+            .map_err(|e| err("purge", e))?;
+        let mut net = tx.open_table(NETWORKS).map_err(|e| err("open table", e))?;
+        net.retain(|_, (_, start)| now.saturating_sub(start) <= p.retry_window)
+            .map_err(|e| err("purge", e))?;
     }
     tx.commit().map_err(|e| err("commit", e))?;
-    Ok(out)
+    Ok(removed)
 }
 
-fn flush_db(db: &Database) -> Result<(), StoreError> {
-    let tx = db.begin_write().map_err(|e| err("begin", e))?;
-    tx.commit().map_err(|e| err("commit", e))
+/// The flusher thread: a flush every `flush_every`, or earlier when asked;
+/// a last one when the store is dropped.
+fn flusher(sh: &Shared, flush_every: Duration) {
+    let mut next = Instant::now() + flush_every;
+    // After a failed flush the next try waits the whole interval, early
+    // requests or not: checks waiting at the bound would otherwise ask
+    // again at once, and a failing disk would be retried in a busy loop.
+    let mut failed = false;
+    loop {
+        let stop = {
+            let mut st = sh.lock();
+            while !st.stop && (failed || !st.early_asked) && Instant::now() < next {
+                let left = next.saturating_duration_since(Instant::now());
+                st = sh
+                    .wake
+                    .wait_timeout(st, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            st.stop
+        };
+        let result = sh.flush();
+        failed = result.is_err();
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "greylist: cannot flush the embedded store (kept in memory, retried)");
+        }
+        if stop {
+            return;
+        }
+        next = Instant::now() + flush_every;
+    }
 }
 
 impl Drop for EmbeddedStore {
     fn drop(&mut self) {
-        // Stop the writer (it flushes) so that the file is closed when this returns.
-        drop(self.jobs.take());
-        if let Some(h) = self.writer.take() {
+        // Stop the flusher (it flushes a last time) so that the file is
+        // closed when this returns.
+        self.shared.lock().stop = true;
+        self.shared.wake.notify_one();
+        if let Some(h) = self.flusher.take() {
             let _ = h.join();
         }
         if let Err(e) = self.flush() {

@@ -100,11 +100,22 @@ pub fn client_network(ip: IpAddr, v4_prefix: u8, v6_prefix: u8) -> String {
 /// Strips angle brackets and blanks, lower-cases, and bounds the length.
 fn clean(addr: &str) -> String {
     let a = addr.trim().trim_start_matches('<').trim_end_matches('>');
-    let mut s: String = a
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/')
-        .flat_map(char::to_lowercase)
-        .collect();
+    let mut s = String::with_capacity(a.len().min(MAX_PART));
+    if a.is_ascii() {
+        // The common case, byte by byte: the same result as the loop below
+        // (ASCII lower-cases to ASCII), at a fraction of its cost.
+        for b in a.bytes() {
+            if !b.is_ascii_control() && b != b'/' && s.len() < MAX_PART {
+                s.push(char::from(b.to_ascii_lowercase()));
+            }
+        }
+        return s;
+    }
+    s.extend(
+        a.chars()
+            .filter(|c| !c.is_control() && *c != '/')
+            .flat_map(char::to_lowercase),
+    );
     if s.len() > MAX_PART {
         let mut cut = MAX_PART;
         while !s.is_char_boundary(cut) {
@@ -139,29 +150,26 @@ fn unfold_srs(local: &str) -> Option<String> {
     (!domain.is_empty() && !user.is_empty()).then(|| format!("{user}@{domain}"))
 }
 
-/// Replaces each word made only of digits with `#` (a "word" as in a
-/// regex `\b`: a run of letters, digits and `_`).
-fn hash_numbers(local: &str) -> String {
-    let mut out = String::with_capacity(local.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
+/// Appends `local` with each word made only of digits replaced by `#` (a
+/// "word" as in a regex `\b`: a run of letters, digits and `_`).
+fn push_hashing_numbers(local: &str, out: &mut String) {
+    let mut rest = local;
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
         if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
             out.push('#');
         } else {
             out.push_str(word);
         }
-        word.clear();
-    };
-    for c in local.chars() {
-        if c.is_alphanumeric() || c == '_' {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
+        rest = &rest[end..];
+        if let Some(c) = rest.chars().next() {
             out.push(c);
+            rest = &rest[c.len_utf8()..];
         }
     }
-    flush(&mut word, &mut out);
-    out
 }
 
 /// The sender part, normalised (see the module docs). The null sender
@@ -180,23 +188,26 @@ pub fn normalize_sender(sender: &str, fold_srs: bool) -> String {
         return addr;
     };
     let (local, domain) = (&addr[..at], &addr[at + 1..]);
-    let mut user = local.to_string();
+    let mut user = local;
     if let Some(rest) = local.strip_prefix("prvs=") {
-        let parts: Vec<&str> = rest.split('=').collect();
-        if parts.len() == 2 {
-            let (a, b) = (parts[0], parts[1]);
+        // Exactly two parts: TAG=user, or user=TAG from some signers.
+        if let Some((a, b)) = rest.split_once('=').filter(|(_, b)| !b.contains('=')) {
             user = if looks_like_batv_tag(b) && !looks_like_batv_tag(a) {
-                a.to_string()
+                a
             } else {
                 // The standard order: prvs=TAG=user.
-                b.to_string()
+                b
             };
         }
     }
     if let Some(plus) = user.find('+') {
-        user.truncate(plus);
+        user = &user[..plus];
     }
-    format!("{}@{domain}", hash_numbers(&user))
+    let mut out = String::with_capacity(addr.len());
+    push_hashing_numbers(user, &mut out);
+    out.push('@');
+    out.push_str(domain);
+    out
 }
 
 #[cfg(test)]
@@ -211,6 +222,9 @@ mod tests {
         assert_eq!(n("prvs=1234abcdef=bob@example.org"), "bob@example.org");
         assert_eq!(n("prvs=bob=1234abcdef@example.org"), "bob@example.org");
         assert_eq!(n("bob+lists@example.org"), "bob@example.org");
+        // Three parts: not a BATV address, kept whole.
+        assert_eq!(n("prvs=ab=cd=ef@x"), "prvs=ab=cd=ef@x");
+        assert_eq!(n("Ünïcode.7+x@Exämple"), "ünïcode.#@exämple");
         assert_eq!(
             n("bounce-12345@lists.example.org"),
             "bounce-#@lists.example.org"
@@ -255,7 +269,33 @@ mod tests {
         assert_eq!(only_ip.triplet(ip, "a@x", "b@y").key, "192.0.2.0/24//");
     }
 
+    /// The address cleaning without its ASCII fast path.
+    fn clean_by_chars(addr: &str) -> String {
+        let a = addr.trim().trim_start_matches('<').trim_end_matches('>');
+        let mut s: String = a
+            .chars()
+            .filter(|c| !c.is_control() && *c != '/')
+            .flat_map(char::to_lowercase)
+            .collect();
+        let mut cut = MAX_PART.min(s.len());
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s
+    }
+
     proptest! {
+        #[test]
+        fn ascii_fast_path_cleans_as_the_char_loop(a in "[ -~\t\r\x00\x7f]{0,600}") {
+            prop_assert_eq!(clean(&a), clean_by_chars(&a));
+        }
+
+        #[test]
+        fn cleaning_any_text_matches_the_char_loop(a in "\\PC{0,300}") {
+            prop_assert_eq!(clean(&a), clean_by_chars(&a));
+        }
+
         #[test]
         fn keys_are_bounded(s in "\\PC{0,700}", r in "\\PC{0,700}") {
             let ip: IpAddr = "2001:db8::1".parse().unwrap();

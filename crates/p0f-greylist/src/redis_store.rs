@@ -164,13 +164,23 @@ impl RedisStore {
         }
     }
 
+    /// `prefix` `kind` `name`, without `format!`'s machinery (three keys a
+    /// decision).
+    fn key(&self, kind: &str, name: &str) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + kind.len() + name.len());
+        k.push_str(&self.prefix);
+        k.push_str(kind);
+        k.push_str(name);
+        k
+    }
+
     async fn check_async(&self, t: &Triplet, now: u64, p: &Params) -> Result<Outcome, StoreError> {
         let mut c = self.connection().await?;
         let (kind, value): (String, u64) = self
             .script
-            .key(format!("{}t:{}", self.prefix, t.key))
-            .key(format!("{}c:{}", self.prefix, t.client))
-            .key(format!("{}n:{}", self.prefix, t.network))
+            .key(self.key("t:", &t.key))
+            .key(self.key("c:", &t.client))
+            .key(self.key("n:", &t.network))
             .arg(now)
             .arg(p.delay)
             .arg(p.retry_window)

@@ -341,8 +341,8 @@ fn dead_and_silent_stores_fail_within_the_timeout() {
     });
 }
 
-/// Many checks of the same retry at once on the embedded store (they share
-/// the writer's batches): exactly one records the pass.
+/// Many checks of the same retry at once on the embedded store (each runs
+/// under the store's one lock): exactly one records the pass.
 #[test]
 fn embedded_concurrent_retries_record_one_pass() {
     let dir = tempfile::tempdir().unwrap();
@@ -373,6 +373,65 @@ fn embedded_concurrent_retries_record_one_pass() {
                 }
             }
             assert_eq!(retried, 1, "round {round}");
+        }
+    });
+}
+
+/// The embedded store keeps what checks change in memory until its flusher
+/// writes it: that stays under the store's bound (the flusher is woken
+/// early, checks wait for it), concurrent checks wait without failing, and
+/// nothing is lost on the way to the file.
+#[test]
+fn embedded_pending_records_stay_bounded() {
+    const BOUND: usize = 64;
+    const N: u32 = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.redb");
+    let triplet = |i: u32| {
+        // A network each, so the per-network quota never caps.
+        let ip: IpAddr = format!("10.{}.{}.1", i / 200, i % 200).parse().unwrap();
+        KeyConfig::default().triplet(ip, &format!("s{i}@a.example"), "r@b.example")
+    };
+    rt().block_on(async {
+        // Never flushed by the clock within the test: only the bound flushes.
+        let inner =
+            Arc::new(EmbeddedStore::open_bounded(&path, Duration::from_secs(3600), BOUND).unwrap());
+        let s = Arc::new(Embedded::new(inner.clone(), params()));
+        let tasks: Vec<_> = (0..4u32)
+            .map(|part| {
+                let (s, inner) = (s.clone(), inner.clone());
+                tokio::spawn(async move {
+                    for i in (part..N).step_by(4) {
+                        let o = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            s.check(&triplet(i), 1000, &params()),
+                        )
+                        .await
+                        .expect("a check waited 10 s for the flusher");
+                        assert_eq!(o.unwrap(), Outcome::New, "triplet {i}");
+                        let pending = inner.pending();
+                        assert!(pending <= BOUND, "{pending} records pending");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(inner.len().unwrap(), u64::from(N));
+    });
+    // Every first sighting reached the file: each retry passes.
+    rt().block_on(async {
+        let s = Embedded::new(
+            Arc::new(EmbeddedStore::open(&path, Duration::from_secs(3600)).unwrap()),
+            params(),
+        );
+        for i in (0..N).step_by(7) {
+            assert_eq!(
+                s.check(&triplet(i), 1400, &params()).await.unwrap(),
+                Outcome::Retried { waited: 400 },
+                "triplet {i}"
+            );
         }
     });
 }

@@ -5,6 +5,13 @@ use std::time::Duration;
 
 mod args;
 
+/// mimalloc instead of glibc's allocator: a policy decision makes and drops
+/// some hundred small strings and maps, and glibc's malloc and free were a
+/// third of the service's user-space instructions per decision
+/// (`docs/greylisting.md`, Performance).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use args::Args;
 use clap::Parser;
 use p0f_milter::milter::MilterOptions;

@@ -37,6 +37,14 @@ pub enum Action {
 }
 
 impl Action {
+    const ALL: [Action; 5] = [
+        Action::Accept,
+        Action::Block,
+        Action::Greylist,
+        Action::Tempfail,
+        Action::DryRun,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             Action::Accept => "accept",
@@ -66,10 +74,14 @@ struct StoreLabel {
 /// Every metric of the service.
 pub struct Metrics {
     registry: Registry,
-    decisions: Family<ActionLabel, Counter>,
-    p0f_queries: Family<OutcomeLabel, Counter>,
     p0f_latency: Histogram,
     store_errors: Family<StoreLabel, Counter>,
+    /// The counters of the `decisions` family, in [`Action::ALL`]'s order
+    /// (the declaration's, so `action as usize` indexes it), and of
+    /// `p0f_queries` (found, no match, error), looked up once: a lookup in
+    /// a family hashes the labels under a lock, on every decision.
+    by_action: [Counter; 5],
+    by_outcome: [Counter; 3],
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -107,45 +119,39 @@ impl Metrics {
             "Greylist store operations that failed or timed out",
             store_errors.clone(),
         );
-        for a in [
-            Action::Accept,
-            Action::Block,
-            Action::Greylist,
-            Action::Tempfail,
-            Action::DryRun,
-        ] {
-            let _ = decisions.get_or_create(&ActionLabel { action: a.as_str() });
-        }
-        for o in ["found", "no_match", "error"] {
-            let _ = p0f_queries.get_or_create(&OutcomeLabel { outcome: o });
-        }
+        let by_action = Action::ALL.map(|a| {
+            decisions
+                .get_or_create(&ActionLabel { action: a.as_str() })
+                .clone()
+        });
+        let by_outcome = ["found", "no_match", "error"].map(|o| {
+            p0f_queries
+                .get_or_create(&OutcomeLabel { outcome: o })
+                .clone()
+        });
         Metrics {
             registry,
-            decisions,
-            p0f_queries,
             p0f_latency,
             store_errors,
+            by_action,
+            by_outcome,
         }
     }
 
     pub fn decision(&self, a: Action) {
-        self.decisions
-            .get_or_create(&ActionLabel { action: a.as_str() })
-            .inc();
+        self.by_action[a as usize].inc();
     }
 
     /// One p0f lookup: its outcome and how long it took.
     pub fn p0f_query(&self, lk: &p0f_policy::Lookup, took: Duration) {
         let outcome = if lk.record.is_some() {
-            "found"
+            0
         } else if lk.errors.is_empty() {
-            "no_match"
+            1
         } else {
-            "error"
+            2
         };
-        self.p0f_queries
-            .get_or_create(&OutcomeLabel { outcome })
-            .inc();
+        self.by_outcome[outcome].inc();
         self.p0f_latency.observe(took.as_secs_f64());
     }
 

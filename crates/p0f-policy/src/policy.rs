@@ -141,10 +141,11 @@ impl Policy {
         let results = futures_join_all(futs).await;
         let mut out = Lookup::default();
         for (inst, res) in results {
-            let label = if inst.name.is_empty() {
-                "ident/p0f".to_string()
+            // Only the logs use it; no allocation for the usual unnamed instance.
+            let label: std::borrow::Cow<str> = if inst.name.is_empty() {
+                "ident/p0f".into()
             } else {
-                format!("ident/p0f:{}", inst.name)
+                format!("ident/p0f:{}", inst.name).into()
             };
             match res {
                 Ok(Answer::Found(fp)) => {
