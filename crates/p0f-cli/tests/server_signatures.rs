@@ -140,9 +140,47 @@ fn stock_facts_name_none_of_them() {
     let dir = shared.join("corpus/dev");
     for (capture, kind, subject, _) in EVIDENCE {
         let got = verdicts(&dir, capture, kind, subject, true);
+        assert!(!got.is_empty(), "{capture}: no {kind} of {subject}");
         assert!(
             got.iter().all(|v| v == "???"),
             "{capture} {kind} {subject}: stock says {got:?}"
         );
+    }
+}
+
+/// How many `host change` blocks in `capture` give the reason ua_vs_os.
+fn ua_vs_os(dir: &Path, capture: &str, stock: bool) -> usize {
+    let facts = common::stock_facts();
+    let mut args = vec!["-r", capture];
+    if stock {
+        args.extend(["-f", facts.to_str().unwrap()]);
+    }
+    let out = common::run_in(dir, &args);
+    common::blocks(&String::from_utf8_lossy(&out.stdout))
+        .iter()
+        .filter(|b| common::kind(b) == "host change" && b.contains("ua_vs_os"))
+        .count()
+}
+
+#[test]
+fn user_agents_map_to_this_databases_names() {
+    // Chrome on Mac OS X from hosts whose SYN is "macOS or iOS", and Android's
+    // HttpURLConnection from phones whose SYN is "Android": the User-Agent
+    // agrees with the SYN, so no ua_vs_os host change. Stock's map ("Mac OS
+    // X") raises one for each Mac.
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let dir = shared.join("corpus/dev");
+    for capture in ["nDPI/http_auth.pcap", "arkime/http-content-zip.pcap"] {
+        assert_eq!(ua_vs_os(&dir, capture, false), 0, "{capture}");
+        assert_eq!(
+            ua_vs_os(&dir, capture, true),
+            1,
+            "{capture} with stock facts"
+        );
+    }
+    for capture in ["nDPI/xiaomi.pcap", "nDPI/alexa-app.pcapng"] {
+        assert_eq!(ua_vs_os(&dir, capture, false), 0, "{capture}");
     }
 }

@@ -840,7 +840,8 @@ sig = *:64:0:1460:16384,3:mss,nop,nop,sok,nop,ws,nop,nop,ts:df,id+:0
 ; timestamp-less Apple SYNs). [Z]: the layout is Apple's alone. The
 ; scale-6 and IPv6 forms not seen here follow the SYN entries by that rule,
 ; except scale 6 without timestamps, which is also FreeBSD's default
-; answer (below), so neither claims it.
+; answer (below), so no new entry claims it (stock's FreeBSD 9.x id+ form
+; names it fuzzily).
 label = s:unix:macOS or iOS:
 sig = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
 sig = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
@@ -916,7 +917,13 @@ sig = 4:64:0:1460:mss*25,0:mss:df,id+:0
 ; ------------------------------------------------------------------------
 [http:request]
 
-ua_os = Linux,Windows,iOS=[iPad],iOS=[iPhone],Mac OS X,FreeBSD,OpenBSD,NetBSD,Solaris=[SunOS]
+; The OS names a User-Agent maps to must be this database's names, or
+; every request a signature above names raises a false "host change"
+; (ua_vs_os) against the client's SYN verdict: an Android User-Agent also
+; says "Linux" (so Android comes first), and Apple's SYNs are "macOS or
+; iOS", not stock's "iOS" or "Mac OS X". src: [K] p0f's ua_os rule (first
+; entry whose text is in the User-Agent); the names of the SYN entries above.
+ua_os = Android,Linux,Windows,macOS or iOS=[iPad],macOS or iOS=[iPhone],macOS or iOS=[Mac OS X],FreeBSD,OpenBSD,NetBSD,Solaris=[SunOS]
 
 ; src: [S] for every entry below.
 label = s:!:Firefox:2.x

@@ -157,11 +157,12 @@ fn server_answers_of_windows_apple_and_freebsd() {
         "FreeBSD"
     );
     // Without timestamps, scale 6 is both FreeBSD's default answer and
-    // macOS's: neither is claimed (stock's id+ FreeBSD form still is).
-    assert_eq!(
-        synack_65535(&db, 64, 6, "mss,nop,ws,sok,eol+1", "df"),
-        "???"
-    );
+    // macOS's: no new entry claims it; only stock's FreeBSD 9.x form (id+)
+    // names it, as a fuzzy match, which p0f 3.09b's facts do as well.
+    let o = obs(4, 64, 1460, 65535, 6, "mss,nop,ws,sok,eol+1", "df", false);
+    let m = db.match_tcp(true, &o, 1460);
+    assert!(m.fuzzy, "{m:?}");
+    assert_eq!(label_text(&db, true, &m).as_deref(), Some("FreeBSD 9.x"));
     assert_eq!(
         synack_65535(&db, 64, 5, "mss,nop,ws,sok,eol+1", "df"),
         "macOS or iOS"
