@@ -15,6 +15,9 @@
 ;   [K]  the system's source code or documentation of a default.
 ;   [S]  a fact of p0f 3.09b's stock database, kept for older systems.
 ;   [I]  issue 8's own observation on labelled traffic.
+;   [C]  public captures of the shared corpus (../shared/corpus/dev, each
+;        read with p0f 3.09b's output beside it), named per entry; these
+;        entries are checked by crates/p0f-cli/tests/server_signatures.rs.
 ; A label claims only what its facts separate: "macOS or iOS" where the two
 ; send the same SYN, "10 or 11" where Windows releases do.
 ;
@@ -736,9 +739,9 @@ sig = *:64:0:*:mss*4,*:mss,nop,nop,sok,nop,ws:df:0
 ; for the SYN): 65535 with scale 8, answering in the option layout of its
 ; own SYN. Windows 7 and 8 answer 8192 (stock's entry below). No fact seen
 ; separates the server releases from the desktop ones.
-; src: the shared corpus (public captures), TTL 128 SYN+ACKs without
-; timestamps: nDPI anydesk.pcapng 192.168.1.187, whose own SYN in the same
-; capture is Windows 10/11's (mss*44,8); nDPI radmin3.pcapng (Radmin
+; src: [C] TTL 128 SYN+ACKs without timestamps: nDPI anydesk.pcapng
+; 192.168.1.187, whose own SYN in the same capture is Windows 10/11's
+; (mss*44,8); nDPI radmin3.pcapng (Radmin
 ; Server, a Windows-only program); nDPI nomachine.pcapng; Microsoft's own
 ; servers (Teams, Azure, Office: 13.107.x, 52.113.x, 52.114.x, 40.113.10.47,
 ; 40.97.160.2, 13.81.118.91) in nDPI teams.pcap, sites.pcapng and
@@ -784,7 +787,7 @@ sig = *:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0
 ; non-atomic datagrams"), so stock's id+ forms below are older releases.
 ; Which release first did so is not established here (Netflix's -CURRENT
 ; of 2017 does), so the label names no version.
-; src: [K] those defaults; the shared corpus: Netflix Open Connect
+; src: [K] those defaults; [C] Netflix Open Connect
 ; appliances (23.246.x.x in nDPI netflix.pcap, 2017, 5 servers; Netflix
 ; documents FreeBSD-CURRENT with nginx on them, openconnect.netflix.com
 ; "Appliance Software") answer in this layout with DF and ID 0, at scale 9
@@ -830,7 +833,7 @@ sig = *:64:0:1460:16384,3:mss,nop,nop,sok,nop,ws,nop,nop,ts:df,id+:0
 
 ; macOS (or iOS: as for the SYN, nothing separates them) answers with its
 ; SYN's window, scale and option layout, leaving out timestamps when the
-; client sent none. src: the shared corpus (public captures), in each of
+; client sent none. src: [C], in each of
 ; which the same host's own SYN is in Apple's layout: over loopback (MSS
 ; 16344, lo0's MTU of 16384; 16324 over IPv6) nDPI selfsigned.pcap and
 ; nats.pcap (scale 5), opc-ua.pcap (scale 6), arkime http-empty-useragent.pcap
@@ -1324,7 +1327,7 @@ sig = 1:Host,Connection=[Keep-Alive],Accept-Encoding=[gzip],?Cookie,User-Agent:A
 ; Android's own HttpURLConnection (built on an OkHttp 2 fork inside the
 ; platform), whose default User-Agent is "Dalvik/<vm> (Linux; U; Android
 ; ...)": User-Agent first, then Host, Connection, Accept-Encoding.
-; src: the shared corpus (public captures), three phones: Android 4.4.4
+; src: [C] three phones: Android 4.4.4
 ; (nDPI KakaoTalk_chat.pcap), 5.1.1 (alexa-app.pcapng) and 10
 ; (xiaomi.pcap), the same order each time.
 label = s:!:Android:HttpURLConnection
