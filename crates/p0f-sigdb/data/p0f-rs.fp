@@ -15,6 +15,9 @@
 ;   [K]  the system's source code or documentation of a default.
 ;   [S]  a fact of p0f 3.09b's stock database, kept for older systems.
 ;   [I]  issue 8's own observation on labelled traffic.
+;   [C]  public captures of the shared corpus (../shared/corpus/dev, each
+;        read with p0f 3.09b's output beside it), named per entry; these
+;        entries are checked by crates/p0f-cli/tests/server_signatures.rs.
 ; A label claims only what its facts separate: "macOS or iOS" where the two
 ; send the same SYN, "10 or 11" where Windows releases do.
 ;
@@ -531,7 +534,6 @@ sig = 6:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
 ; Timestamps off, as Apple sends on some networks. src: [Z] scale 6: 17
 ; SYNs, scale 5: 14, all macOS or iOS.
 sig = 4:64:0:*:65535,5:mss,nop,ws,sok,eol+1:df:0
-sig = 4:64:0:*:65535,6:mss,nop,ws,sok,eol+1:df:0
 ; Timestamps blanked with NOPs by a mobile network. src: [Z] scale 6: 24
 ; SYNs, scale 5: 12, all macOS or iOS.
 sig = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,nop,nop,nop,nop,nop,nop,nop,nop,nop,nop,sok,eol+1:df:0
@@ -733,6 +735,21 @@ sig = *:64:0:*:mss*4,*:mss,sok,ts,nop,ws:df:0
 sig = *:64:0:*:mss*4,*:mss,nop,nop,ts,nop,ws:df:0
 sig = *:64:0:*:mss*4,*:mss,nop,nop,sok,nop,ws:df:0
 
+; Windows 10 and 11, and Server 2016 and newer (the same NT 10.0 stack, as
+; for the SYN): 65535 with scale 8, answering in the option layout of its
+; own SYN. Windows 7 and 8 answer 8192 (stock's entry below). No fact seen
+; separates the server releases from the desktop ones.
+; src: [C] TTL 128 SYN+ACKs without timestamps: nDPI anydesk.pcapng
+; 192.168.1.187, whose own SYN in the same capture is Windows 10/11's
+; (mss*44,8); nDPI radmin3.pcapng (Radmin
+; Server, a Windows-only program); nDPI nomachine.pcapng; Microsoft's own
+; servers (Teams, Azure, Office: 13.107.x, 52.113.x, 52.114.x, 40.113.10.47,
+; 40.97.160.2, 13.81.118.91) in nDPI teams.pcap, sites.pcapng and
+; tls_certificate_too_long.pcap; a BitTorrent peer in
+; bittorrent_tcp_miss.pcapng. 32 SYN+ACKs in 7 captures, all 65535,8.
+label = s:win:Windows:10, 11 or Server 2016+
+sig = *:128:0:*:65535,8:mss,nop,ws,nop,nop,sok:df,id+:0
+
 ; src: [S]
 label = s:win:Windows:XP
 sig = *:128:0:*:65535,0:mss:df,id+:0
@@ -763,6 +780,27 @@ sig = *:128:0:*:8192,8:mss,nop,ws,sok,ts:df,id+:0
 sig = *:128:0:*:8192,8:mss,nop,ws,nop,nop,ts:df,id+:0
 sig = *:128:0:*:8192,8:mss,nop,ws,nop,nop,sok:df,id+:0
 
+; FreeBSD answers with net.inet.tcp.recvspace (64 KB, so 65535), the scale
+; for kern.ipc.maxsockbuf (2 MB, so 6) and options mss, nop, ws, sok, ts
+; (as its SYN above). Current releases send DF with an IP ID of 0: [K]
+; sys/netinet/ip_id.c, ip_rfc6864 = 1 by default ("IP ID only for
+; non-atomic datagrams"), so stock's id+ forms below are older releases.
+; Which release first did so is not established here (Netflix's -CURRENT
+; of 2017 does), so the label names no version.
+; src: [K] those defaults; [C] Netflix Open Connect
+; appliances (23.246.x.x in nDPI netflix.pcap, 2017, 5 servers; Netflix
+; documents FreeBSD-CURRENT with nginx on them, openconnect.netflix.com
+; "Appliance Software") answer in this layout with DF and ID 0, at scale 9
+; (their own, larger buffers); hence the generic entry for other scales.
+; Without timestamps the answer (mss, nop, ws, sok, eol) is also macOS's
+; at scale 6, so that form has no entry.
+label = s:unix:FreeBSD:
+sig = *:64:0:*:65535,6:mss,nop,ws,sok,ts:df:0
+
+; src: as above (the Netflix appliances' scale 9).
+label = g:unix:FreeBSD:
+sig = *:64:0:*:65535,*:mss,nop,ws,sok,ts:df:0
+
 ; src: [S]
 label = s:unix:FreeBSD:9.x
 sig = *:64:0:*:65535,6:mss,nop,ws:df,id+:0
@@ -792,6 +830,28 @@ sig = *:64:0:1460:16384,0:mss,nop,nop,ts:df,id+:0
 sig = *:64:0:1460:16384,0:mss,nop,nop,sok,nop,nop,ts:df,id+:0
 sig = *:64:0:1460:16384,3:mss,nop,ws,nop,nop,ts:df,id+:0
 sig = *:64:0:1460:16384,3:mss,nop,nop,sok,nop,ws,nop,nop,ts:df,id+:0
+
+; macOS (or iOS: as for the SYN, nothing separates them) answers with its
+; SYN's window, scale and option layout, leaving out timestamps when the
+; client sent none. src: [C], in each of
+; which the same host's own SYN is in Apple's layout: over loopback (MSS
+; 16344, lo0's MTU of 16384; 16324 over IPv6) nDPI selfsigned.pcap and
+; nats.pcap (scale 5), opc-ua.pcap (scale 6), arkime http-empty-useragent.pcap
+; (IPv6, flow label, scale 5) and ssl-selfsign.pcap (scale 5, non-zero IP
+; ID, as [Z]'s id+ SYNs); over Ethernet nDPI anydesk.pcapng 192.168.1.178,
+; answering a client without timestamps (mss, nop, ws, sok, eol, as [Z]'s
+; timestamp-less Apple SYNs). [Z]: the layout is Apple's alone. The
+; scale-6 and IPv6 forms not seen here follow the SYN entries by that rule,
+; except scale 6 without timestamps, which is also FreeBSD's default
+; answer (below), so no new entry claims it (stock's FreeBSD 9.x id+ form
+; names it fuzzily).
+label = s:unix:macOS or iOS:
+sig = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
+sig = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0
+sig = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
+sig = 6:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
+sig = 6:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
+sig = 4:64:0:*:65535,5:mss,nop,ws,sok,eol+1:df:0
 
 ; src: [S]
 label = s:unix:Mac OS X:10.x
@@ -860,7 +920,13 @@ sig = 4:64:0:1460:mss*25,0:mss:df,id+:0
 ; ------------------------------------------------------------------------
 [http:request]
 
-ua_os = Linux,Windows,iOS=[iPad],iOS=[iPhone],Mac OS X,FreeBSD,OpenBSD,NetBSD,Solaris=[SunOS]
+; The OS names a User-Agent maps to must be this database's names, or
+; every request a signature above names raises a false "host change"
+; (ua_vs_os) against the client's SYN verdict: an Android User-Agent also
+; says "Linux" (so Android comes first), and Apple's SYNs are "macOS or
+; iOS", not stock's "iOS" or "Mac OS X". src: [K] p0f's ua_os rule (first
+; entry whose text is in the User-Agent); the names of the SYN entries above.
+ua_os = Android,Linux,Windows,macOS or iOS=[iPad],macOS or iOS=[iPhone],macOS or iOS=[Mac OS X],FreeBSD,OpenBSD,NetBSD,Solaris=[SunOS]
 
 ; src: [S] for every entry below.
 label = s:!:Firefox:2.x
@@ -1245,6 +1311,28 @@ sig = 1:Host,User-Agent,Accept-Encoding=[gzip]:Connection,Accept,Accept-Language
 label = s:!:Java:HttpClient
 sys = @unix,@win
 sig = 1:Content-Length=[0],Host,User-Agent:Connection,Accept,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:Java-http-client/
+
+; OkHttp 3 to 5 (Android apps and JVM programs): BridgeInterceptor appends
+; Host, Connection: Keep-Alive, Accept-Encoding: gzip, Cookie (when the
+; cookie jar has one) and User-Agent: okhttp/<version>, each only if the
+; application did not set it, after the application's own headers.
+; src: [K] square/okhttp, okhttp3/internal/http/BridgeInterceptor (the
+; same order in the Java version of 2016 and the Kotlin one of 2026). Not
+; observed: no okhttp request is in the shared corpus and none was run
+; here (no JVM package source reachable), so this rests on the source alone.
+label = s:!:okhttp:
+sys = @unix,@win
+sig = 1:Host,Connection=[Keep-Alive],Accept-Encoding=[gzip],?Cookie,User-Agent:Accept,Accept-Language,Accept-Charset,Keep-Alive:okhttp/
+
+; Android's own HttpURLConnection (built on an OkHttp 2 fork inside the
+; platform), whose default User-Agent is "Dalvik/<vm> (Linux; U; Android
+; ...)": User-Agent first, then Host, Connection, Accept-Encoding.
+; src: [C] three phones: Android 4.4.4
+; (nDPI KakaoTalk_chat.pcap), 5.1.1 (alexa-app.pcapng) and 10
+; (xiaomi.pcap), the same order each time.
+label = s:!:Android:HttpURLConnection
+sys = Android,Linux
+sig = 1:User-Agent,Host,Connection=[Keep-Alive],Accept-Encoding=[gzip]:Accept,Accept-Language,Accept-Charset,Keep-Alive:Dalvik/
 
 
 

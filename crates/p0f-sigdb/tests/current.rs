@@ -129,3 +129,42 @@ fn a_rebuilt_ip_header_is_only_linux() {
     assert_eq!(syn("df").as_deref(), Some("Linux (IP header rewritten)"));
     assert_eq!(syn("df,id+").as_deref(), Some("Android"));
 }
+
+/// The label the database gives a SYN+ACK with a 65535 window and DF.
+fn synack_65535(db: &Database, ttl: u8, scale: u8, layout: &str, quirks: &str) -> String {
+    let o = obs(4, ttl, 1460, 65535, scale, layout, quirks, false);
+    label_text(db, true, &db.match_tcp(true, &o, 1460)).unwrap_or_else(|| "???".into())
+}
+
+#[test]
+fn server_answers_of_windows_apple_and_freebsd() {
+    // Each family answers in its own SYN's layout; Windows 10+ with 65535
+    // where 7 and 8 answered 8192, FreeBSD with IP ID 0 (ip_rfc6864).
+    let db = current();
+    let win_layout = "mss,nop,ws,nop,nop,sok";
+    let apple = "mss,nop,ws,nop,nop,ts,sok,eol+1";
+    assert_eq!(
+        synack_65535(&db, 128, 8, win_layout, "df,id+"),
+        "Windows 10, 11 or Server 2016+"
+    );
+    assert_eq!(synack_65535(&db, 64, 5, apple, "df"), "macOS or iOS");
+    assert_eq!(
+        synack_65535(&db, 64, 6, "mss,nop,ws,sok,ts", "df"),
+        "FreeBSD"
+    );
+    assert_eq!(
+        synack_65535(&db, 64, 9, "mss,nop,ws,sok,ts", "df"),
+        "FreeBSD"
+    );
+    // Without timestamps, scale 6 is both FreeBSD's default answer and
+    // macOS's: no new entry claims it; only stock's FreeBSD 9.x form (id+)
+    // names it, as a fuzzy match, which p0f 3.09b's facts do as well.
+    let o = obs(4, 64, 1460, 65535, 6, "mss,nop,ws,sok,eol+1", "df", false);
+    let m = db.match_tcp(true, &o, 1460);
+    assert!(m.fuzzy, "{m:?}");
+    assert_eq!(label_text(&db, true, &m).as_deref(), Some("FreeBSD 9.x"));
+    assert_eq!(
+        synack_65535(&db, 64, 5, "mss,nop,ws,sok,eol+1", "df"),
+        "macOS or iOS"
+    );
+}
