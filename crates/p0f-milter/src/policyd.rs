@@ -78,30 +78,7 @@ pub type Request = HashMap<String, String, AttrHasher>;
 /// forty times per decision, and SipHash (the default, which resists
 /// chosen collisions) cost more than the lookups themselves. Collisions
 /// cannot hurt here: a request holds at most [`MAX_ATTRS`] names.
-#[derive(Clone, Copy, Default)]
-pub struct AttrHasher;
-
-impl std::hash::BuildHasher for AttrHasher {
-    type Hasher = Fnv1a;
-
-    fn build_hasher(&self) -> Fnv1a {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-pub struct Fnv1a(u64);
-
-impl std::hash::Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
+pub type AttrHasher = fnv::FnvBuildHasher;
 
 /// Parses one attribute line (without its newline).
 pub fn parse_attr(line: &[u8]) -> Result<(String, String), RequestError> {
@@ -124,7 +101,7 @@ pub async fn read_request<R: AsyncBufRead + Unpin>(
     idle: Duration,
 ) -> Result<Option<Request>, RequestError> {
     // Postfix sends about 30 attributes: one allocation, no regrowth.
-    let mut req = Request::with_capacity_and_hasher(32, AttrHasher);
+    let mut req = Request::with_capacity_and_hasher(32, AttrHasher::default());
     let mut total = 0usize;
     let mut line = Vec::new();
     loop {
