@@ -4,15 +4,21 @@
 # settings of different systems, real HTTP clients and servers, and real
 # scanners. No packet leaves the namespaces created here.
 #
-#   sudo samples/labelled/capture.sh [OUTDIR]
+#   sudo samples/labelled/capture.sh [OUTDIR [PART...]]
 #
 # Writes stacks.pcap (SYNs and SYN+ACKs of each stack profile, IPv4 and
-# IPv6), http.pcap (each client against each server) and scanners.pcap.
+# IPv6), http.pcap (each client against each server), scanners.pcap and
+# okhttp.pcap (OkHttp 3, from Debian's libokhttp-java). PARTs (stacks,
+# http, scanners, okhttp) name the captures to make; all by default, so
+# that one capture can be remade without the packages the others need.
 # labels.txt, which names each client address's family and source, is kept
 # by hand beside them; see README.md.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE}
+[ $# -gt 0 ] && shift
+PARTS=${*:-stacks http scanners okhttp}
+want() { [[ " $PARTS " == *" $1 "* ]]; }
 WORK=$(mktemp -d)
 chmod 755 "$WORK" # the servers' workers read www/ as other users
 . "$HERE/netns-lib.sh"
@@ -90,14 +96,17 @@ fi
 sleep 2
 
 # 1. Stack profiles: one curl over IPv4 and one over IPv6 each, to nginx.
+if want stacks; then
 cap "$WORK/stacks.pcap"
 for n in lx-now lx-6mb lx-nots lx-wg lx-pppoe lx-ts an-lte an-16m an-wifi; do
     inns $n curl -s -o /dev/null http://10.77.0.1/
     inns $n curl -s -o /dev/null "http://[fd77::1]/"
 done
 uncap
+fi
 
 # 2. HTTP clients against each server (IPv4), from the default stack.
+if want http; then
 cap "$WORK/http.pcap"
 U=http://10.77.0.1
 for port in 80 8080 8081 8082; do inns lx-now curl -s -o /dev/null $U:$port/; done
@@ -114,8 +123,10 @@ inns lx-now env HOME="$WORK" timeout 60 chromium --headless --no-sandbox --disab
 inns lx-now env HOME="$WORK" timeout 60 firefox-esr --headless --screenshot "$WORK/ff.png" \
     $U/ >/dev/null 2>&1
 uncap
+fi
 
 # 3. Scanners, from their own namespace, at an open and a closed port.
+if want scanners; then
 cap "$WORK/scanners.pcap"
 inns scan nmap -n -Pn -sS -p 80,81 10.77.0.1 >/dev/null 2>&1
 MAC=$(ip -n $SRV link show br0 | awk '/ether/{print $2}')
@@ -123,7 +134,17 @@ inns scan masscan -p80,81 10.77.0.1 --rate 100 --wait 1 --adapter eth0 --router-
 inns scan zmap -p 80 -i eth0 -G "$MAC" -n 1 -B 1M -b /dev/null 10.77.0.1/32 -q -o /dev/null >/dev/null 2>&1
 inns scan $PY -c 'from scapy.all import IP,TCP,send; send(IP(dst="10.77.0.1")/TCP(dport=80,flags="S"),verbose=0)'
 uncap
+fi
+
+# 4. OkHttp 3 against nginx: a fresh client, then one whose cookie jar
+# holds a cookie for the host (the Cookie header's place).
+if want okhttp; then
+cap "$WORK/okhttp.pcap"
+inns lx-now java -cp /usr/share/java/okhttp.jar:/usr/share/java/okio.jar \
+    "$HERE/clients/OkGet.java" http://10.77.0.1/
+uncap
+fi
 
 cat "$WORK"/*.err >&2 || true
-cp "$WORK/stacks.pcap" "$WORK/http.pcap" "$WORK/scanners.pcap" "$OUT/"
-echo "wrote $OUT/stacks.pcap http.pcap scanners.pcap"
+for p in $PARTS; do cp "$WORK/$p.pcap" "$OUT/"; done
+echo "wrote $PARTS under $OUT"

@@ -18,6 +18,9 @@
 ;   [C]  public captures of the shared corpus (../shared/corpus/dev, each
 ;        read with p0f 3.09b's output beside it), named per entry; these
 ;        entries are checked by crates/p0f-cli/tests/server_signatures.rs.
+;   [T]  an HTTP message recorded in public code (a test fixture, a wire
+;        log, a server stub's canned reply), described per entry; these
+;        are checked by crates/p0f-http/tests/current.rs.
 ; A label claims only what its facts separate: "macOS or iOS" where the two
 ; send the same SYN, "10 or 11" where Windows releases do.
 ;
@@ -1317,9 +1320,10 @@ sig = 1:Content-Length=[0],Host,User-Agent:Connection,Accept,Accept-Encoding,Acc
 ; cookie jar has one) and User-Agent: okhttp/<version>, each only if the
 ; application did not set it, after the application's own headers.
 ; src: [K] square/okhttp, okhttp3/internal/http/BridgeInterceptor (the
-; same order in the Java version of 2016 and the Kotlin one of 2026). Not
-; observed: no okhttp request is in the shared corpus and none was run
-; here (no JVM package source reachable), so this rests on the source alone.
+; same order in the Java version of 2016 and the Kotlin one of 2026).
+; [N] okhttp.pcap: 2 requests of OkHttp 3.13.1 (Debian's libokhttp-java on
+; OpenJDK 17), one without and one with a cookie in the jar; both in this
+; order, Cookie between Accept-Encoding and User-Agent.
 label = s:!:okhttp:
 sys = @unix,@win
 sig = 1:Host,Connection=[Keep-Alive],Accept-Encoding=[gzip],?Cookie,User-Agent:Accept,Accept-Language,Accept-Charset,Keep-Alive:okhttp/
@@ -1409,6 +1413,26 @@ sig = 1:Accept-Ranges=[bytes],?Content-Length,Content-Type,?Etag,?Last-Modified,
 label = s:!:lighttpd:1.4
 sys = @unix
 sig = 1:Content-Type,?Content-Length,Date,Server:Connection,Keep-Alive,Accept-Ranges:lighttpd/
+
+; IIS answers with Content-Type first, Server after it and Date after
+; Server, and sends X-Powered-By: ASP.NET between Server and Date unless the
+; site removes it. Stock's "IIS 7.x" forbids Accept-Ranges, which IIS 10
+; sends with every file, so stock names none of these.
+; src: [K] X-Powered-By: ASP.NET is a custom header of IIS's default
+; configuration (learn.microsoft.com, IIS <customHeaders>: in the default
+; install since IIS 7.0, unchanged up to 10.0; operators drop it with
+; <remove name="X-Powered-By"/>). [T] two IIS 10.0 responses: a static file
+; (Content-Type, Last-Modified, Accept-Ranges, ETag, Server, X-Powered-By,
+; Date, Content-Length), recorded in a C# web-server exercise on GitHub,
+; 2018; and an ASP.NET page (Cache-Control, Content-Type, Server,
+; X-AspNet-Version, X-Powered-By, Date, Content-Length) in a game-server
+; stub's recorded reply, 2024. A third, behind a CDN that moved Date and
+; Content-Length to the front, keeps Last-Modified, ETag, Server and
+; X-Powered-By in this order. [S] stock's IIS 7.x entries have the same
+; order (Content-Type, ETag, Server, Date), so it does not tell 7 from 10.
+label = s:!:IIS:7 to 10
+sys = Windows
+sig = 1:Content-Type,Server,X-Powered-By=[ASP.NET],Date:Keep-Alive:Microsoft-IIS/
 
 
 
