@@ -1,7 +1,7 @@
 //! HTTP entries of the built-in database that rest on messages recorded in
-//! public code ([T] in `p0f-rs.fp`): each recorded header order, written
-//! here with values of our own, gets the entry's label, and p0f 3.09b's
-//! facts do not name it. Regression checks of those entries, not accuracy
+//! public code ([T] in `p0f-rs.fp`: IIS responses, Safari requests): each
+//! recorded header order, written here with values of our own, gets the
+//! entry's label, and p0f 3.09b's facts do not name it. Regression checks of those entries, not accuracy
 //! figures.
 
 mod common;
@@ -28,10 +28,28 @@ fn response(headers: &[(&str, &str)]) -> Message {
         .expect("the response is complete")
 }
 
+/// The request a client sends with `headers` (name, value) in this order.
+fn request(headers: &[(&str, &str)]) -> Message {
+    let mut text = String::from("GET / HTTP/1.1\r\n");
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    let mut fd = Feeder::new(false);
+    fd.packet(true, text.as_bytes());
+    fd.messages
+        .into_iter()
+        .find(|m| m.request)
+        .expect("the request is complete")
+}
+
 fn verdict(db: &Database, msg: &Message) -> (Option<String>, String) {
     let vocab = Vocabulary::new(db);
     let m = match_message(db, &vocab, msg);
-    (app_value(db, false, &m), params(db, msg, &m).to_string())
+    (
+        app_value(db, msg.request, &m),
+        params(db, msg, &m).to_string(),
+    )
 }
 
 const DATE: &str = "Wed, 02 Dec 2026 10:00:00 GMT";
@@ -120,4 +138,88 @@ fn without_x_powered_by_or_with_keep_alive_it_is_not_iis() {
     for msg in [stripped, keep_alive] {
         assert_ne!(verdict(&db, &msg).0.as_deref(), Some("IIS 7 to 10"));
     }
+}
+
+const SAFARI_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+fn safari_ua(version: &str) -> String {
+    format!(
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 \
+         (KHTML, like Gecko) Version/{version} Safari/605.1.15"
+    )
+}
+
+/// Desktop Safari loading a page, in the order recorded for 11, 14 and 15.
+fn safari_direct(version: &str) -> Message {
+    let ua = safari_ua(version);
+    request(&[
+        ("Host", "example.test"),
+        ("Upgrade-Insecure-Requests", "1"),
+        ("Accept", SAFARI_ACCEPT),
+        ("User-Agent", &ua),
+        ("Accept-Language", "en-gb"),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("Connection", "keep-alive"),
+    ])
+}
+
+/// Safari 12 through a proxy: Accept moves up, a cookie comes along.
+fn safari_proxied() -> Message {
+    let ua = safari_ua("12.0.2");
+    request(&[
+        ("Host", "example.test"),
+        ("Accept", SAFARI_ACCEPT),
+        ("Proxy-Connection", "keep-alive"),
+        ("Upgrade-Insecure-Requests", "1"),
+        ("Cookie", "a=1"),
+        ("User-Agent", &ua),
+        ("Accept-Language", "en-ca"),
+        ("Accept-Encoding", "gzip, deflate"),
+        ("Connection", "keep-alive"),
+    ])
+}
+
+#[test]
+fn recorded_safari_requests_are_named() {
+    let db = Database::current();
+    for msg in [
+        safari_direct("11.1.2"),
+        safari_direct("14.0.3"),
+        safari_direct("15.3"),
+        safari_proxied(),
+    ] {
+        assert_eq!(
+            verdict(&db, &msg),
+            (Some("Safari 11 to 15".to_string()), "none".to_string())
+        );
+    }
+}
+
+#[test]
+fn stock_facts_do_not_name_current_safari() {
+    let db = Database::stock_facts();
+    for msg in [safari_direct("15.3"), safari_proxied()] {
+        assert_eq!(verdict(&db, &msg).0, None);
+    }
+}
+
+#[test]
+fn the_11_to_15_entry_does_not_claim_safari_18() {
+    // The one Safari 18.0.1 recording, in its own order: naming it
+    // "11 to 15" would be a wrong claim.
+    let ua = safari_ua("18.0.1");
+    let msg = request(&[
+        ("Host", "example.test"),
+        ("Sec-Fetch-Site", "none"),
+        ("Connection", "keep-alive"),
+        ("Upgrade-Insecure-Requests", "1"),
+        ("Sec-Fetch-Mode", "navigate"),
+        ("Accept", SAFARI_ACCEPT),
+        ("User-Agent", &ua),
+        ("Accept-Language", "en-GB,en;q=0.9"),
+        ("Sec-Fetch-Dest", "document"),
+        ("Accept-Encoding", "gzip, deflate"),
+    ]);
+    let app = verdict(&Database::current(), &msg).0;
+    assert_ne!(app.as_deref(), Some("Safari 11 to 15"));
 }
