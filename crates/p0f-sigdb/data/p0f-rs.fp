@@ -1440,8 +1440,8 @@ sig = 1:Content-Type,?Content-Length,Date,Server:Connection,Keep-Alive,Accept-Ra
 ; (Content-Type, Last-Modified, Accept-Ranges, ETag, Server, X-Powered-By,
 ; Date, Content-Length), recorded in a C# web-server exercise on GitHub,
 ; 2018; and an ASP.NET page (Cache-Control, Content-Type, Server,
-; X-AspNet-Version, X-Powered-By, Date, Content-Length) in a game-server
-; stub's recorded reply, 2024. A third, behind a CDN that moved Date and
+; X-AspNet-Version, X-Powered-By, Date, Content-Length), the canned reply
+; of a stub standing in for a game's IIS server, 2024. A third, behind a CDN that moved Date and
 ; Content-Length to the front, keeps Last-Modified, ETag, Server and
 ; X-Powered-By in this order. [S] stock's IIS 7.x entries have the same
 ; order (Content-Type, ETag, Server, Date), so it does not tell 7 from 10.
