@@ -1,8 +1,8 @@
 //! HTTP entries of the built-in database that rest on messages recorded in
 //! public code ([T] in `p0f-rs.fp`: IIS responses, Safari requests): each
 //! recorded header order, written here with values of our own, gets the
-//! entry's label, and p0f 3.09b's facts do not name it. Regression checks of those entries, not accuracy
-//! figures.
+//! entry's label, and p0f 3.09b's facts do not name it. Regression checks
+//! of those entries, not accuracy figures.
 
 mod common;
 
@@ -12,35 +12,32 @@ use p0f_sigdb::Database;
 
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n";
 
-/// The response a server sends with `headers` (name, value) in this order.
-fn response(headers: &[(&str, &str)]) -> Message {
-    let mut text = String::from("HTTP/1.1 200 OK\r\n");
+/// The message whose first line is `start` and whose headers are `headers`
+/// (name, value) in this order; a response follows a plain request.
+fn message(start: &str, headers: &[(&str, &str)]) -> Message {
+    let mut text = format!("{start}\r\n");
     for (name, value) in headers {
         text.push_str(&format!("{name}: {value}\r\n"));
     }
     text.push_str("\r\n");
+    let request = !start.starts_with("HTTP/");
     let mut fd = Feeder::new(false);
-    fd.packet(true, REQUEST);
-    fd.packet(false, text.as_bytes());
+    if !request {
+        fd.packet(true, REQUEST);
+    }
+    fd.packet(request, text.as_bytes());
     fd.messages
         .into_iter()
-        .find(|m| !m.request)
-        .expect("the response is complete")
+        .find(|m| m.request == request)
+        .expect("the message is complete")
 }
 
-/// The request a client sends with `headers` (name, value) in this order.
+fn response(headers: &[(&str, &str)]) -> Message {
+    message("HTTP/1.1 200 OK", headers)
+}
+
 fn request(headers: &[(&str, &str)]) -> Message {
-    let mut text = String::from("GET / HTTP/1.1\r\n");
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    let mut fd = Feeder::new(false);
-    fd.packet(true, text.as_bytes());
-    fd.messages
-        .into_iter()
-        .find(|m| m.request)
-        .expect("the request is complete")
+    message("GET / HTTP/1.1", headers)
 }
 
 fn verdict(db: &Database, msg: &Message) -> (Option<String>, String) {
@@ -50,6 +47,17 @@ fn verdict(db: &Database, msg: &Message) -> (Option<String>, String) {
         app_value(db, msg.request, &m),
         params(db, msg, &m).to_string(),
     )
+}
+
+/// Each of `msgs` gets `label` from the built-in database, as an exact match.
+fn all_named(msgs: impl IntoIterator<Item = Message>, label: &str) {
+    let db = Database::current();
+    for msg in msgs {
+        assert_eq!(
+            verdict(&db, &msg),
+            (Some(label.to_string()), "none".to_string())
+        );
+    }
 }
 
 const DATE: &str = "Wed, 02 Dec 2026 10:00:00 GMT";
@@ -83,13 +91,7 @@ fn iis_aspnet() -> Message {
 
 #[test]
 fn recorded_iis_responses_are_named() {
-    let db = Database::current();
-    for msg in [iis_static(), iis_aspnet()] {
-        assert_eq!(
-            verdict(&db, &msg),
-            (Some("IIS 7 to 10".to_string()), "none".to_string())
-        );
-    }
+    all_named([iis_static(), iis_aspnet()], "IIS 7 to 10");
 }
 
 #[test]
@@ -181,18 +183,13 @@ fn safari_proxied() -> Message {
 
 #[test]
 fn recorded_safari_requests_are_named() {
-    let db = Database::current();
-    for msg in [
+    let msgs = [
         safari_direct("11.1.2"),
         safari_direct("14.0.3"),
         safari_direct("15.3"),
         safari_proxied(),
-    ] {
-        assert_eq!(
-            verdict(&db, &msg),
-            (Some("Safari 11 to 15".to_string()), "none".to_string())
-        );
-    }
+    ];
+    all_named(msgs, "Safari 11 to 15");
 }
 
 #[test]
