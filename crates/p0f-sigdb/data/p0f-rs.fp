@@ -566,6 +566,19 @@ label = s:unix:FreeBSD:9.x or newer
 sig = *:64:0:*:65535,6:mss,nop,ws,sok,ts:df,id+:0
 sig = 6:64:0:*:65535,6:mss,nop,ws,sok,ts:flow:0
 
+; The same SYN with IP ID 0: FreeBSD's ip_id.c gives DF datagrams ID 0
+; when net.inet.ip.rfc6864 is on, its default in the current source. 10.4's
+; ip_id.c has no such rule (its SYNs are the id+ form above); the release
+; that first did so is not established here, so the label names none.
+; IPv6 has no ID: the flow-label form above covers it. src: [K] those
+; sources; the Netflix FreeBSD servers' answers with ID 0 ([C], SYN+ACK
+; entry below). [Z]: 3 of 6,508 SYNs have this exact form (TTL 64, scale 6),
+; none labelled FreeBSD (proxies, as the note in signatures.md says); the
+; entry above already named them by a fuzzy match, so only the version
+; goes. The layout with other scales (73 SYNs, every family) stays unnamed.
+label = s:unix:FreeBSD:
+sig = 4:64:0:*:65535,6:mss,nop,ws,sok,ts:df:0
+
 ; src: [S]
 label = s:unix:FreeBSD:8.x
 sig = *:64:0:*:65535,3:mss,nop,ws,sok,ts:df,id+:0

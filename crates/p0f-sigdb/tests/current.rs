@@ -130,6 +130,21 @@ fn a_rebuilt_ip_header_is_only_linux() {
     assert_eq!(syn("df,id+").as_deref(), Some("Android"));
 }
 
+#[test]
+fn freebsd_syns_with_and_without_an_ip_id() {
+    // FreeBSD's default SYN; with ip_rfc6864 (ID 0) it names no version.
+    let db = current();
+    const LAYOUT: &str = "mss,nop,ws,sok,ts";
+    let syn = |scale, quirks| {
+        let o = obs(4, 64, 1460, 65535, scale, LAYOUT, quirks, false);
+        label_text(&db, false, &db.match_tcp(false, &o, 0))
+    };
+    assert_eq!(syn(6, "df,id+").as_deref(), Some("FreeBSD 9.x or newer"));
+    assert_eq!(syn(6, "df").as_deref(), Some("FreeBSD"));
+    // Other scales in this layout come from every family in [Z].
+    assert_eq!(syn(12, "df"), None);
+}
+
 /// The label the database gives a SYN+ACK with a 65535 window and DF.
 fn synack_65535(db: &Database, ttl: u8, scale: u8, layout: &str, quirks: &str) -> String {
     let o = obs(4, ttl, 1460, 65535, scale, layout, quirks, false);
