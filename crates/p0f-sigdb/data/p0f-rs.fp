@@ -535,8 +535,11 @@ sig = 4:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df,id+:0
 sig = 6:64:0:*:65535,5:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
 sig = 6:64:0:*:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:flow:0
 ; Timestamps off, as Apple sends on some networks. src: [Z] scale 6: 17
-; SYNs, scale 5: 14, all macOS or iOS.
+; SYNs, scale 5: 14, all macOS or iOS. FreeBSD's SYN takes this layout only
+; with timestamps switched off (net.inet.tcp.rfc1323=2, not its default),
+; so unlike the SYN+ACK of this shape (below) the scale-6 SYN stays Apple's.
 sig = 4:64:0:*:65535,5:mss,nop,ws,sok,eol+1:df:0
+sig = 4:64:0:*:65535,6:mss,nop,ws,sok,eol+1:df:0
 ; Timestamps blanked with NOPs by a mobile network. src: [Z] scale 6: 24
 ; SYNs, scale 5: 12, all macOS or iOS.
 sig = 4:64:0:*:65535,5:mss,nop,ws,nop,nop,nop,nop,nop,nop,nop,nop,nop,nop,nop,nop,sok,eol+1:df:0

@@ -145,6 +145,28 @@ fn freebsd_syns_with_and_without_an_ip_id() {
     assert_eq!(syn(12, "df"), None);
 }
 
+#[test]
+fn apple_syns_without_timestamps_at_both_scales() {
+    // FreeBSD's SYN only takes this shape with timestamps switched off, so
+    // the SYN is Apple's at scale 6 too (its SYN+ACK is not: see below).
+    let db = current();
+    for scale in [5, 6] {
+        let o = obs(
+            4,
+            64,
+            1460,
+            65535,
+            scale,
+            "mss,nop,ws,sok,eol+1",
+            "df",
+            false,
+        );
+        let m = db.match_tcp(false, &o, 0);
+        assert!(!m.fuzzy, "scale {scale}: {m:?}");
+        assert_eq!(label_text(&db, false, &m).as_deref(), Some("macOS or iOS"));
+    }
+}
+
 /// The label the database gives a SYN+ACK with a 65535 window and DF.
 fn synack_65535(db: &Database, ttl: u8, scale: u8, layout: &str, quirks: &str) -> String {
     let o = obs(4, ttl, 1460, 65535, scale, layout, quirks, false);
