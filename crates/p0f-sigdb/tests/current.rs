@@ -130,14 +130,22 @@ fn a_rebuilt_ip_header_is_only_linux() {
     assert_eq!(syn("df,id+").as_deref(), Some("Android"));
 }
 
+/// The SYN match for a 65535 window with TTL 64 and MSS 1460.
+fn syn_65535(db: &Database, scale: u8, layout: &str, quirks: &str) -> TcpMatch {
+    let o = obs(4, 64, 1460, 65535, scale, layout, quirks, false);
+    db.match_tcp(false, &o, 0)
+}
+
 #[test]
 fn freebsd_syns_with_and_without_an_ip_id() {
     // FreeBSD's default SYN; with ip_rfc6864 (ID 0) it names no version.
     let db = current();
-    const LAYOUT: &str = "mss,nop,ws,sok,ts";
     let syn = |scale, quirks| {
-        let o = obs(4, 64, 1460, 65535, scale, LAYOUT, quirks, false);
-        label_text(&db, false, &db.match_tcp(false, &o, 0))
+        label_text(
+            &db,
+            false,
+            &syn_65535(&db, scale, "mss,nop,ws,sok,ts", quirks),
+        )
     };
     assert_eq!(syn(6, "df,id+").as_deref(), Some("FreeBSD 9.x or newer"));
     assert_eq!(syn(6, "df").as_deref(), Some("FreeBSD"));
@@ -151,17 +159,7 @@ fn apple_syns_without_timestamps_at_both_scales() {
     // the SYN is Apple's at scale 6 too (its SYN+ACK is not: see below).
     let db = current();
     for scale in [5, 6] {
-        let o = obs(
-            4,
-            64,
-            1460,
-            65535,
-            scale,
-            "mss,nop,ws,sok,eol+1",
-            "df",
-            false,
-        );
-        let m = db.match_tcp(false, &o, 0);
+        let m = syn_65535(&db, scale, "mss,nop,ws,sok,eol+1", "df");
         assert!(!m.fuzzy, "scale {scale}: {m:?}");
         assert_eq!(label_text(&db, false, &m).as_deref(), Some("macOS or iOS"));
     }
