@@ -21,6 +21,7 @@ pub mod packet;
 mod query;
 mod sigmemo;
 pub mod smtp;
+mod smtpmemo;
 mod state;
 mod table;
 mod text;
@@ -124,6 +125,9 @@ pub struct Engine {
     sig_memo: sigmemo::SigMemo,
     counters: TableCounters,
     smtp_scratch: String,
+    /// Recent SMTP client and server matches, by raw signature.
+    smtp_client_memo: smtpmemo::SmtpMemo,
+    smtp_server_memo: smtpmemo::SmtpMemo,
     smtp_recent: smtp::RecentConnections,
 }
 
@@ -150,6 +154,8 @@ impl Engine {
             sig_memo: sigmemo::SigMemo::new(),
             counters: TableCounters::default(),
             smtp_scratch: String::new(),
+            smtp_client_memo: smtpmemo::SmtpMemo::new(),
+            smtp_server_memo: smtpmemo::SmtpMemo::new(),
             smtp_recent: smtp::RecentConnections::default(),
         }
     }

@@ -171,9 +171,13 @@ impl Engine {
     fn report_client(&mut self, f: Idx, client: &ClientFeatures, sink: &mut dyn Sink) {
         self.remember_client(f, client, 3);
         let db = self.db.clone();
-        // Matching leaves the raw signature in the scratch text, where the
-        // block takes it from.
-        let record = p0f_smtp::match_client(&db, client, &mut self.smtp_scratch).map(|(i, _)| i);
+        // The raw signature is both the memo's key and the block's field.
+        self.smtp_scratch.clear();
+        client.push_raw_sig(&mut self.smtp_scratch);
+        let raw_sig = &self.smtp_scratch;
+        let record = self.smtp_client_memo.record(raw_sig, || {
+            p0f_smtp::match_client_sig(&db, raw_sig).map(|(i, _)| i)
+        });
         let label = record.map(|i| &db.smtp_client[i as usize].label);
         self.fields.clear();
         match label {
@@ -193,7 +197,12 @@ impl Engine {
 
     fn report_server(&mut self, f: Idx, server: &ServerFeatures, sink: &mut dyn Sink) {
         let db = self.db.clone();
-        let record = p0f_smtp::match_server(&db, server, &mut self.smtp_scratch).map(|(i, _)| i);
+        self.smtp_scratch.clear();
+        server.push_raw_sig(&mut self.smtp_scratch);
+        let raw_sig = &self.smtp_scratch;
+        let record = self.smtp_server_memo.record(raw_sig, || {
+            p0f_smtp::match_server_sig(&db, raw_sig).map(|(i, _)| i)
+        });
         let label = record.map(|i| &db.smtp_server[i as usize].label);
         let host = self.flows.get(f).server;
         let v = ServerVerdict {
@@ -214,7 +223,7 @@ impl Engine {
         }
         let flags = server.flags;
         self.fields.push_with("flags", |s| flags.push_names(s));
-        self.fields.push_with("raw_sig", |s| server.push_raw_sig(s));
+        self.fields.push_str("raw_sig", Some(&self.smtp_scratch));
         let verdict = Verdict::Smtp {
             record,
             kind: label.map(|l| l.kind),

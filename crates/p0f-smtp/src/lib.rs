@@ -14,7 +14,8 @@
 //!   constant, and no input makes it panic (property-tested and fuzzed).
 //! * [`ClientFeatures`] / [`ServerFeatures`] are the summaries, `Copy`, with
 //!   their raw signatures and flags.
-//! * [`match_client`] / [`match_server`] pick the signature.
+//! * [`match_client`] / [`match_server`] pick the signature, from the
+//!   features or (`*_sig`) from the raw signature alone.
 //!
 //! Pure: no I/O, no clock, no global state.
 
@@ -27,5 +28,5 @@ pub use features::{
     ClientFeatures, End, Flags, HeloShape, PathShape, ServerFeatures, ServerFlags, Verb, MAX_ORDER,
 };
 pub use flow::{Events, SmtpFlow, MAX_COMMANDS, MAX_LINE};
-pub use matching::{match_client, match_server};
+pub use matching::{match_client, match_client_sig, match_server, match_server_sig};
 pub use text::Text;

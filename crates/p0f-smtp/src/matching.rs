@@ -34,8 +34,19 @@ pub fn match_client<'a>(
 ) -> Option<(u32, &'a SmtpClientRecord)> {
     scratch.clear();
     f.push_raw_sig(scratch);
+    match_client_sig(db, scratch)
+}
+
+/// The client signature matching a client's raw signature (as
+/// [`ClientFeatures::push_raw_sig`] writes it). The raw signature holds
+/// every fact matching looks at, so equal raw signatures match alike: the
+/// engine memoises on it.
+pub fn match_client_sig<'a>(
+    db: &'a Database,
+    raw_sig: &str,
+) -> Option<(u32, &'a SmtpClientRecord)> {
     let mut observed = [""; SMTP_CLIENT_FIELDS];
-    for (slot, part) in observed.iter_mut().zip(scratch.split(':')) {
+    for (slot, part) in observed.iter_mut().zip(raw_sig.split(':')) {
         *slot = part;
     }
     first_match(
@@ -58,27 +69,34 @@ pub fn match_client<'a>(
 const COMPARE_ORDER: [usize; SMTP_CLIENT_FIELDS] = [8, 6, 3, 2, 9, 11, 0, 1, 4, 5, 7, 10];
 
 /// The server signature matching `f`, and its index in `db.smtp_server`.
+/// `scratch` receives the raw signature.
 pub fn match_server<'a>(
     db: &'a Database,
     f: &ServerFeatures,
     scratch: &mut String,
 ) -> Option<(u32, &'a SmtpServerRecord)> {
     scratch.clear();
-    // The keyword list is only written out when some signature tests it.
-    if db.smtp_server.iter().any(|r| r.keywords.is_some()) {
-        if f.ehlo_seen {
-            f.keywords.push_list_field(scratch);
-        } else {
-            scratch.push('-');
-        }
-    }
-    let keywords = scratch.as_str();
-    let banner = f.banner.as_str().as_bytes();
+    f.push_raw_sig(scratch);
+    match_server_sig(db, scratch)
+}
+
+/// The server signature matching a server's raw signature,
+/// `lines:keywords:banner` (as [`ServerFeatures::push_raw_sig`] writes it:
+/// keywords never hold a `:`, the banner may). Like the client's, it holds
+/// every fact matching looks at.
+pub fn match_server_sig<'a>(
+    db: &'a Database,
+    raw_sig: &str,
+) -> Option<(u32, &'a SmtpServerRecord)> {
+    let mut parts = raw_sig.splitn(3, ':');
+    let lines = parts.next().and_then(|l| l.parse::<u16>().ok());
+    let keywords = parts.next().unwrap_or("");
+    let banner = parts.next().unwrap_or("").as_bytes();
     first_match(
         &db.smtp_server,
         |r| r.label.generic,
         |r| {
-            r.lines.is_none_or(|l| l == f.lines)
+            r.lines.is_none_or(|l| Some(l) == lines)
                 && r.keywords.as_deref().is_none_or(|k| k == keywords)
                 && r.banner
                     .as_deref()

@@ -3,7 +3,7 @@
 //! change what is seen.
 
 use p0f_sigdb::Database;
-use p0f_smtp::{match_client, match_server, SmtpFlow};
+use p0f_smtp::{match_client, match_server, match_server_sig, ServerFeatures, SmtpFlow};
 use proptest::prelude::*;
 
 /// Bytes that look like SMTP often enough to reach deep states.
@@ -22,6 +22,9 @@ fn smtpish() -> impl Strategy<Value = Vec<u8>> {
         &b"QUIT\r\n"[..],
         &b"RSET\r\nNOOP\r\nVRFY x\r\n"[..],
         &b"220 mx ESMTP x\r\n"[..],
+        &b"220 mx.example.org ESMTP Postfix (Debian/GNU)\r\n"[..],
+        &b"220 mx Microsoft ESMTP MAIL Service ready at Mon\r\n"[..],
+        &b"220 mx.google.com ESMTP a1-v6si.1 - gsmtp\r\n"[..],
         &b"220-mx\r\n"[..],
         &b"250-PIPELINING\r\n"[..],
         &b"250 SIZE 1000\r\n"[..],
@@ -49,6 +52,30 @@ fn sigs(f: &SmtpFlow) -> (String, String) {
     f.client().push_raw_sig(&mut c);
     f.server().push_raw_sig(&mut s);
     (c, s)
+}
+
+/// The server record of `f` from its features, as matching worked before it
+/// read the raw signature: what `match_server_sig` must agree with.
+fn server_record_from_features(db: &Database, f: &ServerFeatures) -> Option<usize> {
+    let mut keywords = String::new();
+    if f.ehlo_seen {
+        f.keywords.push_list_field(&mut keywords);
+    } else {
+        keywords.push('-');
+    }
+    let fits = |r: &p0f_sigdb::SmtpServerRecord| {
+        r.lines.is_none_or(|l| l == f.lines)
+            && r.keywords.as_deref().is_none_or(|k| k == keywords)
+            && r.banner
+                .as_deref()
+                .is_none_or(|b| f.banner.as_str().contains(b))
+    };
+    let mut matching = db.smtp_server.iter().enumerate().filter(|(_, r)| fits(r));
+    let first = matching.clone().next().map(|(i, _)| i);
+    matching
+        .find(|(_, r)| !r.label.generic)
+        .map(|(i, _)| i)
+        .or(first)
 }
 
 proptest! {
@@ -98,5 +125,20 @@ proptest! {
         }
         prop_assert_eq!(whole.client(), split.client());
         prop_assert_eq!(whole.server(), split.server());
+    }
+
+    #[test]
+    fn the_raw_signature_holds_everything_server_matching_uses(steps in script()) {
+        // The engine memoises matches by raw signature; that is only right
+        // if matching the signature gives what the features give.
+        let db = Database::current();
+        let mut f = SmtpFlow::new();
+        for (to_srv, bytes) in &steps {
+            if *to_srv { f.client_data(bytes); } else { f.server_data(bytes); }
+        }
+        let mut raw = String::new();
+        f.server().push_raw_sig(&mut raw);
+        let by_sig = match_server_sig(&db, &raw).map(|(i, _)| i as usize);
+        prop_assert_eq!(by_sig, server_record_from_features(&db, f.server()), "{}", raw);
     }
 }
