@@ -54,6 +54,15 @@ struct Slot {
     raw_sig: String,
 }
 
+/// The hasher of the engine's memos (this one and `smtpmemo.rs`), with
+/// fixed seeds, so that which keys share a slot, and so the instruction
+/// counts of the benchmarks, repeat from run to run. Keys made to collide
+/// only cost fresh matches, never a wrong answer. (The flow and host
+/// tables keep random seeds.)
+pub(crate) fn memo_hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(0x7030_6673, 0x7379_6e73, 0x6d65_6d6f, 0x2d72_7321)
+}
+
 pub(crate) struct SigMemo {
     slots: Vec<Slot>,
     hasher: ahash::RandomState,
@@ -63,15 +72,7 @@ impl SigMemo {
     pub(crate) fn new() -> SigMemo {
         SigMemo {
             slots: (0..SLOTS).map(|_| Slot::default()).collect(),
-            // Fixed seeds, so that which fingerprints share a slot, and so
-            // the instruction counts of the benchmarks, repeat from run to
-            // run. Fingerprints made to collide only cost fresh matches.
-            hasher: ahash::RandomState::with_seeds(
-                0x7030_6673,
-                0x7379_6e73,
-                0x6d65_6d6f,
-                0x2d72_7321,
-            ),
+            hasher: memo_hasher(),
         }
     }
 

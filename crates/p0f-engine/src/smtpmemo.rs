@@ -5,10 +5,11 @@
 //! mail server's traffic repeats a few dialects and its own banner all
 //! day. The raw signature holds every fact matching looks at
 //! (`p0f_smtp::match_client_sig`), so the record of one is the record of
-//! every equal one. Like the SYN memo (`sigmemo.rs`) it is direct-mapped
-//! and of fixed size: a new signature replaces whatever shared its slot,
-//! memory never grows, a slot's string is reused when it is taken over,
-//! and the database never changes under an engine, so nothing is stale.
+//! every equal one. Like the SYN memo (`sigmemo.rs`) it is of fixed size,
+//! but two-way: a new signature replaces the one of its set used longer
+//! ago, memory never grows, a slot's string is reused when it is taken
+//! over, and the database never changes under an engine, so nothing is
+//! stale.
 
 /// Sets per side (a power of two), of two slots each. Distinct dialects
 /// are few; the server side's banners name their hosts, a slot each.
@@ -34,15 +35,7 @@ impl SmtpMemo {
         SmtpMemo {
             slots: (0..2 * SETS).map(|_| Slot::default()).collect(),
             victim: vec![0; SETS],
-            // Fixed seeds, so that instruction counts repeat from run to run
-            // (bench/smtp-cost.sh). Signatures made to collide only cost
-            // fresh matches, never a wrong record.
-            hasher: ahash::RandomState::with_seeds(
-                0x7030_6673,
-                0x736d_7470,
-                0x6d65_6d6f,
-                0x2d72_7321,
-            ),
+            hasher: crate::sigmemo::memo_hasher(),
         }
     }
 
