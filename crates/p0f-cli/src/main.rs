@@ -187,8 +187,8 @@ fn open_capture_file(path: &str) -> Result<(CaptureFile, Option<std::fs::File>),
 fn load_database(path: Option<&str>, bug_compat: bool) -> Result<Database, String> {
     match path {
         Some(p) => Database::load(Path::new(p)).map_err(|e| e.to_string()),
-        None if bug_compat => Ok(Database::stock_facts()),
-        None => Ok(Database::current()),
+        None if bug_compat => Database::try_stock_facts().map_err(|e| e.to_string()),
+        None => Database::try_current().map_err(|e| e.to_string()),
     }
 }
 

@@ -92,15 +92,16 @@ fn main() -> ExitCode {
         }
     };
     if args.check {
-        let db = match &args.signatures {
-            Some(p) => match p0f_sigdb::Database::load(p) {
-                Ok(db) => db,
-                Err(e) => {
-                    eprintln!("p0f-mailpolicy: --signatures: {e}");
-                    return ExitCode::from(2);
-                }
-            },
-            None => p0f_sigdb::Database::current(),
+        let loaded = match &args.signatures {
+            Some(p) => p0f_sigdb::Database::load(p),
+            None => p0f_sigdb::Database::try_current(),
+        };
+        let db = match loaded {
+            Ok(db) => db,
+            Err(e) => {
+                eprintln!("p0f-mailpolicy: --signatures: {e}");
+                return ExitCode::from(2);
+            }
         };
         let genres = p0f_milter::check::genres(&db);
         for w in p0f_milter::check::unmatched_patterns(&cfg, &genres) {

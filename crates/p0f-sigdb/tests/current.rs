@@ -8,7 +8,7 @@ use p0f_sigdb::*;
 use util::{label_text, obs};
 
 fn current() -> Database {
-    Database::parse(CURRENT_FP, CURRENT_SOURCE).unwrap_or_else(|e| panic!("{e}"))
+    Database::try_current().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn text() -> &'static str {

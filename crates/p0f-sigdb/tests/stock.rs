@@ -70,9 +70,9 @@ fn builtin_has_the_stock_facts() {
 }
 
 #[test]
-fn builtin_text_has_no_crlf_and_loads_via_parse() {
+fn builtin_text_has_no_crlf_and_loads_via_try_stock_facts() {
     assert!(!BUILTIN_FP.contains(&b'\r'));
-    let db = Database::parse(BUILTIN_FP, BUILTIN_SOURCE).expect("built-in parses");
+    let db = Database::try_stock_facts().expect("built-in parses");
     assert_eq!(db.sig_count(), 322);
 }
 
