@@ -22,7 +22,10 @@
 //! A failed flush keeps its records in memory and is retried at the next
 //! interval; until it succeeds no new records are taken from [`Pending`], so
 //! a failing disk ends, at [`MAX_PENDING`], in checks that time out and the
-//! configured fail mode.
+//! configured fail mode. redb refuses every transaction of a database after
+//! one I/O error (`PreviousIo`), so a retry on the same handle could never
+//! succeed: a failed flush closes the file and opens it again ([`DbFile`]),
+//! which lets redb repair it, and the store recovers once the disk does.
 //!
 //! Expired entries are removed by [`Store::purge`], which the service runs
 //! periodically; [`step`] ignores expired records in the meantime.
@@ -192,16 +195,49 @@ fn put<V>(m: &mut HashMap<String, V>, key: &str, v: V) {
     }
 }
 
+/// Opens the database file (again, after an I/O error).
+type Opener = Box<dyn Fn() -> Result<Database, StoreError> + Send + Sync>;
+
+/// The open database, or none while an I/O error keeps it from opening.
+struct DbFile {
+    db: Option<Database>,
+    open: Opener,
+}
+
+impl DbFile {
+    /// The database, opened again first if an error closed it.
+    fn get(&mut self) -> Result<&Database, StoreError> {
+        if self.db.is_none() {
+            self.db = Some((self.open)()?);
+        }
+        Ok(self.db.as_ref().expect("just opened"))
+    }
+
+    /// After an I/O error: the handle refuses all further transactions, so
+    /// close it (unlocking the file) and open the file again at once, so
+    /// that checks read the file's records through a new snapshot. If the
+    /// file does not open, the next flush tries again.
+    fn reopen(&mut self, state: &Mutex<State>) {
+        self.db = None;
+        match self.get().and_then(Snapshot::take) {
+            Ok(snapshot) => state.lock().unwrap_or_else(|e| e.into_inner()).snapshot = snapshot,
+            Err(e) => {
+                self.db = None;
+                tracing::warn!(error = %e, "greylist: cannot reopen the embedded store (retried at the next flush)");
+            }
+        }
+    }
+}
+
 struct Shared {
-    db: Database,
     state: Mutex<State>,
     /// Wakes the flusher early (or to stop).
     wake: Condvar,
     /// Tells waiting checks that a flush ended.
     flushed: Notify,
-    /// Held for a whole flush, so that flushes (the flusher's, `flush()`'s,
-    /// a purge's) never overlap.
-    flush_lock: Mutex<()>,
+    /// The file, held for a whole flush, so that flushes (the flusher's,
+    /// `flush()`'s, a purge's) never overlap.
+    file: Mutex<DbFile>,
     /// Pending records at which checks wait ([`MAX_PENDING`]).
     max_pending: usize,
 }
@@ -216,19 +252,29 @@ impl Shared {
     /// Writes what is pending (after what a failed flush left) into the
     /// file, durably, and takes a new snapshot.
     fn flush(&self) -> Result<(), StoreError> {
-        let _one = self.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let result = self.flush_locked();
+        let mut file = self.lock_file();
+        let result = self.flush_locked(&mut file);
         self.flushed.notify_waiters();
         result
     }
 
-    fn flush_locked(&self) -> Result<(), StoreError> {
+    fn lock_file(&self) -> MutexGuard<'_, DbFile> {
+        self.file.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn flush_locked(&self, file: &mut DbFile) -> Result<(), StoreError> {
+        // Set while the batch is one a failed flush left: the records
+        // pending when this flush began are not in it and still to go.
+        let mut retrying = false;
         loop {
             let batch = {
                 let mut st = self.lock();
                 st.early_asked = false;
                 match &st.flushing {
-                    Some(f) => f.clone(),
+                    Some(f) => {
+                        retrying = true;
+                        f.clone()
+                    }
                     None if st.pending.is_empty() => return Ok(()),
                     None => {
                         let f = Arc::new(std::mem::take(&mut st.pending));
@@ -237,16 +283,27 @@ impl Shared {
                     }
                 }
             };
-            write_batch(&self.db, &batch)?;
-            let snapshot = Snapshot::take(&self.db)?;
+            // An error from opening leaves nothing to close.
+            let db = file.get()?;
+            let written = write_batch(db, &batch).and_then(|()| Snapshot::take(db));
+            let snapshot = match written {
+                Ok(s) => s,
+                Err(e) => {
+                    file.reopen(&self.state);
+                    return Err(e);
+                }
+            };
             let mut st = self.lock();
             st.flushing = None;
             st.snapshot = snapshot;
             if st.pending.is_empty() {
                 return Ok(());
             }
-            // Checks went on meanwhile; a shutdown or a purge wants those too,
-            // and the flusher may as well.
+            if std::mem::take(&mut retrying) {
+                continue;
+            }
+            // Checks went on meanwhile; a shutdown wants those too, and the
+            // flusher may as well.
             if !st.stop && st.pending.len() < self.max_pending / 2 {
                 return Ok(());
             }
@@ -299,8 +356,24 @@ impl EmbeddedStore {
         flush_every: Duration,
         max_pending: usize,
     ) -> Result<EmbeddedStore, StoreError> {
+        let path = path.to_path_buf();
+        let name = path.display().to_string();
+        let open: Opener = Box::new(move || {
+            Database::create(&path).map_err(|e| err(&path.display().to_string(), e))
+        });
+        EmbeddedStore::open_with(name, open, flush_every, max_pending)
+    }
+
+    /// Opens the store on what `open` gives, which is called again to
+    /// reopen the file after an I/O error.
+    fn open_with(
+        name: String,
+        open: Opener,
+        flush_every: Duration,
+        max_pending: usize,
+    ) -> Result<EmbeddedStore, StoreError> {
         let max_pending = max_pending.max(8);
-        let db = Database::create(path).map_err(|e| err(&path.display().to_string(), e))?;
+        let db = open()?;
         let tx = db.begin_write().map_err(|e| err("begin", e))?;
         {
             tx.open_table(TRIPLETS).map_err(|e| err("open table", e))?;
@@ -310,7 +383,6 @@ impl EmbeddedStore {
         tx.commit().map_err(|e| err("commit", e))?;
         let snapshot = Snapshot::take(&db)?;
         let shared = Arc::new(Shared {
-            db,
             state: Mutex::new(State {
                 pending: Pending::default(),
                 flushing: None,
@@ -320,7 +392,7 @@ impl EmbeddedStore {
             }),
             wake: Condvar::new(),
             flushed: Notify::new(),
-            flush_lock: Mutex::new(()),
+            file: Mutex::new(DbFile { db: Some(db), open }),
             max_pending,
         });
         let s = shared.clone();
@@ -330,7 +402,7 @@ impl EmbeddedStore {
             .map_err(|e| err("flusher thread", e))?;
         Ok(EmbeddedStore {
             shared,
-            path: path.display().to_string(),
+            path: name,
             flusher: Some(handle),
         })
     }
@@ -377,8 +449,11 @@ impl EmbeddedStore {
     /// Number of triplets stored (expired ones included until purged);
     /// flushes first.
     pub fn len(&self) -> Result<u64, StoreError> {
-        self.flush()?;
-        let tx = self.shared.db.begin_read().map_err(|e| err("begin", e))?;
+        let mut file = self.shared.lock_file();
+        let flushed = self.shared.flush_locked(&mut file);
+        self.shared.flushed.notify_waiters();
+        flushed?;
+        let tx = file.get()?.begin_read().map_err(|e| err("begin", e))?;
         let t = tx.open_table(TRIPLETS).map_err(|e| err("open table", e))?;
         t.len().map_err(|e| err("len", e))
     }
@@ -390,14 +465,22 @@ impl EmbeddedStore {
     /// Flushes, then removes what has expired from the file.
     fn purge_sync(&self, now: u64, p: &Params) -> Result<u64, StoreError> {
         let sh = &self.shared;
-        let _one = sh.flush_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let flushed = sh.flush_locked();
+        let mut file = sh.lock_file();
+        let flushed = sh.flush_locked(&mut file);
         sh.flushed.notify_waiters();
         flushed?;
-        let removed = purge_file(&sh.db, now, p)?;
-        let snapshot = Snapshot::take(&sh.db)?;
-        sh.lock().snapshot = snapshot;
-        Ok(removed)
+        let db = file.get()?;
+        let purged = purge_file(db, now, p).and_then(|n| Ok((n, Snapshot::take(db)?)));
+        match purged {
+            Ok((removed, snapshot)) => {
+                sh.lock().snapshot = snapshot;
+                Ok(removed)
+            }
+            Err(e) => {
+                file.reopen(&sh.state);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -521,3 +604,6 @@ impl Store for Embedded {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod fault_tests;
