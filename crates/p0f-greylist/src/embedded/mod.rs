@@ -207,16 +207,18 @@ struct DbFile {
 impl DbFile {
     /// The database, opened again first if an error closed it.
     fn get(&mut self) -> Result<&Database, StoreError> {
-        if self.db.is_none() {
-            self.db = Some((self.open)()?);
-        }
-        Ok(self.db.as_ref().expect("just opened"))
+        let db = match self.db.take() {
+            Some(db) => db,
+            None => (self.open)()?,
+        };
+        Ok(self.db.insert(db))
     }
 
     /// After an I/O error: the handle refuses all further transactions, so
     /// close it (unlocking the file) and open the file again at once, so
-    /// that checks read the file's records through a new snapshot. If the
-    /// file does not open, the next flush tries again.
+    /// that checks read the file's records through a new snapshot (a check
+    /// in between gets an error, and the store's fail mode). If the file
+    /// does not open, the next flush tries again.
     fn reopen(&mut self, state: &Mutex<State>) {
         self.db = None;
         match self.get().and_then(Snapshot::take) {
