@@ -99,7 +99,11 @@ fn main() -> ExitCode {
         let db = match loaded {
             Ok(db) => db,
             Err(e) => {
-                eprintln!("p0f-mailpolicy: --signatures: {e}");
+                let what = match args.signatures {
+                    Some(_) => "--signatures",
+                    None => "built-in signatures",
+                };
+                eprintln!("p0f-mailpolicy: {what}: {e}");
                 return ExitCode::from(2);
             }
         };
