@@ -192,15 +192,16 @@ async fn a_failing_disk_is_retried_once_an_interval_not_in_a_loop() {
         let _ = tokio::time::timeout(Duration::from_millis(10), check).await;
     }
     // Each failed flush reopens the file once (and a failing reopen is the
-    // next flush's first step), so opens count the flusher's attempts: at
-    // most one an interval, with slack for a slow machine. A flusher that
-    // honoured the early requests after a failure would make about one per
-    // check (n of them, here in the tens).
+    // next flush's first step), so opens count the flusher's attempts: one
+    // at the first early request, then one an interval (5 or 6 here), with
+    // slack. A flusher that honoured the early requests after a failure
+    // retries in a loop: 14,854 attempts in this second when the throttle
+    // was taken out.
     let attempts = disk.opens() - 1;
     let most = (watched.as_millis() / every.as_millis()) as usize + 2;
     assert!(
-        n as usize > 4 * most,
-        "too few checks ({n}) to tell a loop from a throttle"
+        n as usize > most,
+        "too few checks ({n}) asked for early flushes"
     );
     assert!(
         (1..=most).contains(&attempts),
