@@ -174,6 +174,11 @@ struct MessageState {
     grey_waited: Option<u64>,
     /// A greylist tempfail to give at DATA.
     late: Option<SmtpReply>,
+    /// The last recipient decided, and the answer that refused it (`None`:
+    /// accepted). With the service also in `smtpd_sender_restrictions`,
+    /// Postfix asks twice per recipient at RCPT; the second request reuses
+    /// the decision instead of making it (and counting it) again.
+    decided: Option<(String, Option<String>)>,
 }
 
 impl MessageState {
@@ -183,6 +188,7 @@ impl MessageState {
             sent: Vec::new(),
             grey_waited: None,
             late: None,
+            decided: None,
         }
     }
 }
@@ -314,6 +320,94 @@ impl PolicyService {
         })
     }
 
+    /// The answer a second request for the same recipient of the same
+    /// message gets: the first one's (see [`MessageState::decided`]).
+    fn earlier_decision(&self, instance: &str, rcpt: &str) -> Option<Option<String>> {
+        if instance.is_empty() {
+            return None;
+        }
+        let st = self.state.lock().unwrap();
+        let (decided, refusal) = st.messages.get(instance)?.decided.as_ref()?;
+        (decided == rcpt).then(|| refusal.clone())
+    }
+
+    /// Blocking, then greylisting, for one recipient: the answer that
+    /// refuses it, or `None` when it is accepted (a late greylist tempfail
+    /// is kept for DATA).
+    async fn decide_rcpt(
+        &self,
+        req: &Request,
+        instance: &str,
+        client: IpAddr,
+        conn: &ConnInfo,
+        lk: &mut Lookup,
+    ) -> Option<String> {
+        if self.policy.wants_smtp() {
+            lk.smtp = self.policy.smtp_verdict(conn).await;
+        }
+        let authenticated = req.get("sasl_username").is_some_and(|u| !u.is_empty());
+        let relay = self.policy.is_relay_client(client, authenticated);
+        let rcpt = req.get("recipient").map(String::as_str).unwrap_or("");
+        let m = metrics::get();
+        match self.policy.check_rcpt(lk, client, relay, rcpt) {
+            RcptVerdict::Reject { reply, .. } => {
+                m.decision(Action::Block);
+                return Some(reply.to_string());
+            }
+            RcptVerdict::Tempfail(reply) => {
+                m.decision(Action::Tempfail);
+                return Some(reply.to_string());
+            }
+            RcptVerdict::WouldBlock { .. } => m.decision(Action::DryRun),
+            RcptVerdict::Accept => {}
+        }
+        let ctx = RcptContext {
+            client,
+            client_name: req.get("client_name").map(String::as_str),
+            relay,
+            sender: req.get("sender").map(String::as_str).unwrap_or(""),
+            recipient: rcpt,
+        };
+        match self.policy.check_greylist(lk, &ctx).await {
+            GreyVerdict::Defer {
+                reply, late: false, ..
+            } => {
+                m.decision(Action::Greylist);
+                return Some(format!("DEFER_IF_PERMIT {} {}", reply.dsn, reply.text));
+            }
+            GreyVerdict::Defer {
+                reply, late: true, ..
+            } => {
+                m.decision(Action::Greylist);
+                self.with_message(instance, |s| s.late = Some(reply));
+            }
+            GreyVerdict::WouldDefer { .. } => m.decision(Action::DryRun),
+            GreyVerdict::StoreFailed { tempfail, .. } => {
+                m.store_error(
+                    self.policy
+                        .greylist()
+                        .map(|g| g.store_kind())
+                        .unwrap_or("none"),
+                );
+                if let Some(r) = tempfail {
+                    m.decision(Action::Tempfail);
+                    return Some(format!("DEFER_IF_PERMIT {} {}", r.dsn, r.text));
+                }
+                m.decision(Action::Accept);
+            }
+            GreyVerdict::Pass { outcome, .. } => {
+                if let p0f_greylist::Outcome::Retried { waited } = outcome {
+                    self.with_message(instance, |s| {
+                        s.grey_waited = Some(s.grey_waited.unwrap_or(0).max(waited))
+                    });
+                }
+                m.decision(Action::Accept);
+            }
+            GreyVerdict::NotSubject | GreyVerdict::Exempt(_) => m.decision(Action::Accept),
+        }
+        None
+    }
+
     /// The action for one request.
     pub async fn decide(&self, req: &Request) -> String {
         let state = req
@@ -337,71 +431,25 @@ impl PolicyService {
                 self.next_header(instance, &lk)
             }
             "RCPT" => {
-                let mut lk = self.lookup(&conn).await;
-                if self.policy.wants_smtp() {
-                    lk.smtp = self.policy.smtp_verdict(&conn).await;
-                }
-                let authenticated = req.get("sasl_username").is_some_and(|u| !u.is_empty());
-                let relay = self.policy.is_relay_client(client, authenticated);
                 let rcpt = req.get("recipient").map(String::as_str).unwrap_or("");
-                let m = metrics::get();
-                match self.policy.check_rcpt(&lk, client, relay, rcpt) {
-                    RcptVerdict::Reject { reply, .. } => {
-                        m.decision(Action::Block);
-                        return reply.to_string();
+                let earlier = self.earlier_decision(instance, rcpt);
+                let mut lk = self.lookup(&conn).await;
+                let refusal = match earlier {
+                    Some(refusal) => refusal,
+                    None => {
+                        let refusal = self
+                            .decide_rcpt(req, instance, client, &conn, &mut lk)
+                            .await;
+                        self.with_message(instance, |m| {
+                            m.decided = Some((rcpt.to_string(), refusal.clone()))
+                        });
+                        refusal
                     }
-                    RcptVerdict::Tempfail(reply) => {
-                        m.decision(Action::Tempfail);
-                        return reply.to_string();
-                    }
-                    RcptVerdict::WouldBlock { .. } => m.decision(Action::DryRun),
-                    RcptVerdict::Accept => {}
-                }
-                let ctx = RcptContext {
-                    client,
-                    client_name: req.get("client_name").map(String::as_str),
-                    relay,
-                    sender: req.get("sender").map(String::as_str).unwrap_or(""),
-                    recipient: rcpt,
                 };
-                match self.policy.check_greylist(&lk, &ctx).await {
-                    GreyVerdict::Defer {
-                        reply, late: false, ..
-                    } => {
-                        m.decision(Action::Greylist);
-                        return format!("DEFER_IF_PERMIT {} {}", reply.dsn, reply.text);
-                    }
-                    GreyVerdict::Defer {
-                        reply, late: true, ..
-                    } => {
-                        m.decision(Action::Greylist);
-                        self.with_message(instance, |s| s.late = Some(reply));
-                    }
-                    GreyVerdict::WouldDefer { .. } => m.decision(Action::DryRun),
-                    GreyVerdict::StoreFailed { tempfail, .. } => {
-                        m.store_error(
-                            self.policy
-                                .greylist()
-                                .map(|g| g.store_kind())
-                                .unwrap_or("none"),
-                        );
-                        if let Some(r) = tempfail {
-                            m.decision(Action::Tempfail);
-                            return format!("DEFER_IF_PERMIT {} {}", r.dsn, r.text);
-                        }
-                        m.decision(Action::Accept);
-                    }
-                    GreyVerdict::Pass { outcome, .. } => {
-                        if let p0f_greylist::Outcome::Retried { waited } = outcome {
-                            self.with_message(instance, |s| {
-                                s.grey_waited = Some(s.grey_waited.unwrap_or(0).max(waited))
-                            });
-                        }
-                        m.decision(Action::Accept);
-                    }
-                    GreyVerdict::NotSubject | GreyVerdict::Exempt(_) => m.decision(Action::Accept),
+                match refusal {
+                    Some(answer) => answer,
+                    None => self.next_header(instance, &lk),
                 }
-                self.next_header(instance, &lk)
             }
             "DATA" => {
                 if let Some(r) = self.with_message(instance, |s| s.late.take()) {
