@@ -2,7 +2,7 @@
 //! protocol) and a fake p0f, in process.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use p0f_milter::milter::{proto, serve, MilterOptions};
 use p0f_policy::config::{parse_blocked_os, parse_plugins_text, PolicyConfig};
@@ -425,6 +425,11 @@ async fn greylisting_tempfails_at_rcpt_or_data_and_marks_the_pass() {
     );
     m.connect(b'4', "192.0.2.9", 4001, None).await;
     assert_eq!(m.recv().await.0, b'c');
+    // The store counts whole seconds of the wall clock. Seen just after a
+    // second begins, a retry 1.1 s later has waited exactly 1 s; seen late
+    // in a second, it would read 2 (this test failed so about one run in
+    // ten).
+    start_of_a_second().await;
     m.send(proto::C_MAIL, b"<a@example.com>\0").await;
     m.recv().await;
     m.send(proto::C_RCPT, b"<u@example.org>\0").await;
@@ -706,4 +711,13 @@ async fn smtp_dialect_rules_at_rcpt() {
         asked.contains(&(bot, 40100)) && asked.contains(&(mta, 40101)),
         "{asked:?}"
     );
+}
+
+/// Sleeps until just after the wall clock's next whole second.
+async fn start_of_a_second() {
+    let into = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis();
+    tokio::time::sleep(Duration::from_millis(u64::from(1000 - into) + 10)).await;
 }
