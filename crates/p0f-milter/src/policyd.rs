@@ -338,6 +338,7 @@ impl PolicyService {
         &self,
         req: &Request,
         instance: &str,
+        rcpt: &str,
         client: IpAddr,
         conn: &ConnInfo,
         lk: &mut Lookup,
@@ -347,7 +348,6 @@ impl PolicyService {
         }
         let authenticated = req.get("sasl_username").is_some_and(|u| !u.is_empty());
         let relay = self.policy.is_relay_client(client, authenticated);
-        let rcpt = req.get("recipient").map(String::as_str).unwrap_or("");
         let m = metrics::get();
         match self.policy.check_rcpt(lk, client, relay, rcpt) {
             RcptVerdict::Reject { reply, .. } => {
@@ -383,12 +383,7 @@ impl PolicyService {
             }
             GreyVerdict::WouldDefer { .. } => m.decision(Action::DryRun),
             GreyVerdict::StoreFailed { tempfail, .. } => {
-                m.store_error(
-                    self.policy
-                        .greylist()
-                        .map(|g| g.store_kind())
-                        .unwrap_or("none"),
-                );
+                m.store_error(self.policy.greylist_store_kind());
                 if let Some(r) = tempfail {
                     m.decision(Action::Tempfail);
                     return Some(format!("DEFER_IF_PERMIT {} {}", r.dsn, r.text));
@@ -438,7 +433,7 @@ impl PolicyService {
                     Some(refusal) => refusal,
                     None => {
                         let refusal = self
-                            .decide_rcpt(req, instance, client, &conn, &mut lk)
+                            .decide_rcpt(req, instance, rcpt, client, &conn, &mut lk)
                             .await;
                         self.with_message(instance, |m| {
                             m.decided = Some((rcpt.to_string(), refusal.clone()))

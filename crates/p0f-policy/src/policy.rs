@@ -119,6 +119,12 @@ impl Policy {
         self.greylist.as_ref()
     }
 
+    /// The store's kind for metrics and logs ("embedded", "redis"), or
+    /// "none" when no store is open.
+    pub fn greylist_store_kind(&self) -> &'static str {
+        self.greylist().map_or("none", |g| g.store_kind())
+    }
+
     pub fn config(&self) -> &PolicyConfig {
         &self.cfg
     }

@@ -9,7 +9,7 @@
 use std::fs::OpenOptions;
 use std::io;
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,14 +100,20 @@ fn triplet(n: u32) -> Triplet {
     KeyConfig::default().triplet(ip, &format!("s{n}@example.org"), "r@example.net")
 }
 
+/// A path for a new database file, in a directory removed with the guard.
+fn new_file() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grey.redb");
+    (dir, path)
+}
+
 fn store_on(disk: &Disk, path: &Path, flush_every: Duration, max: usize) -> EmbeddedStore {
     EmbeddedStore::open_with("test".into(), disk.opener(path), flush_every, max).unwrap()
 }
 
 #[tokio::test]
 async fn records_held_through_a_disk_failure_reach_the_file_once_it_recovers() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("grey.redb");
+    let (_dir, path) = new_file();
     let disk = Disk::default();
     let p = Params::default();
     let store = store_on(&disk, &path, Duration::from_secs(3600), MAX_PENDING);
@@ -153,8 +159,7 @@ async fn records_held_through_a_disk_failure_reach_the_file_once_it_recovers() {
 
 #[tokio::test]
 async fn a_purge_on_a_failing_disk_fails_and_the_store_recovers() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("grey.redb");
+    let (_dir, path) = new_file();
     let disk = Disk::default();
     let p = Params::default();
     let store = store_on(&disk, &path, Duration::from_secs(3600), MAX_PENDING);
@@ -170,8 +175,7 @@ async fn a_purge_on_a_failing_disk_fails_and_the_store_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_disk_is_retried_once_an_interval_not_in_a_loop() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("grey.redb");
+    let (_dir, path) = new_file();
     let disk = Disk::default();
     let p = Params::default();
     let every = Duration::from_millis(200);

@@ -291,12 +291,7 @@ impl Session {
                 proto::continue_()
             }
             GreyVerdict::StoreFailed { tempfail, .. } => {
-                m.store_error(
-                    self.policy
-                        .greylist()
-                        .map(|g| g.store_kind())
-                        .unwrap_or("none"),
-                );
+                m.store_error(self.policy.greylist_store_kind());
                 match tempfail {
                     Some(r) => {
                         m.decision(Action::Tempfail);
