@@ -12,6 +12,7 @@ p0f-rs runs with --api-grace 0, so an answer is never held back to wait for
 the capture: p0f 3.09b has no such grace either.
 
     sudo bench/capture-latency.py [--rounds N] [--burst N] [--idle 0,1,3,10]
+                                  [--p0f-rs-args "--capture-timeout 1"]
 
 Needs root (live capture), python3 and Debian's p0f (/usr/sbin/p0f).
 Prints p50, p99 and max per daemon and idle period, and overall.
@@ -106,10 +107,12 @@ def main():
     ap.add_argument('--idle', default='0,1,3,10')
     ap.add_argument('--p0f-rs', default=os.path.join(
         os.environ.get('CARGO_TARGET_DIR', os.path.join(ROOT, 'target')), 'release', 'p0f'))
+    ap.add_argument('--p0f-rs-args', default='',
+                    help='extra p0f-rs arguments, e.g. "--capture-timeout 1"')
     ap.add_argument('--p0f', default='/usr/sbin/p0f')
     a = ap.parse_args()
     idles = [float(x) for x in a.idle.split(',')]
-    daemons = [('p0f-rs', [a.p0f_rs, '--api-grace', '0'], 0x100000),
+    daemons = [('p0f-rs', [a.p0f_rs, '--api-grace', '0'] + a.p0f_rs_args.split(), 0x100000),
                ('p0f 3.09b', [a.p0f, '-f', '/etc/p0f/p0f.fp'], 0x200000)]
     print('burst %d SYNs (+%d RSTs), %d rounds per idle period; latency in ms'
           % (a.burst, a.burst, a.rounds))

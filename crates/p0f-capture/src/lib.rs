@@ -29,6 +29,6 @@ pub use bpf::{libpcap_available, p0f_rule, BpfFilter, FilterError};
 pub use filter::DefaultFilter;
 pub use live::{
     default_interface, list_interfaces, CaptureStats, Interface, LiveCapture, LiveError,
-    LiveOptions, LivePacket, Readiness,
+    LiveOptions, LivePacket, Readiness, DEFAULT_BLOCK_TIMEOUT_MS, DEFAULT_BUFFER_MIB,
 };
 pub use reader::{CaptureError, CaptureFile, Packet};

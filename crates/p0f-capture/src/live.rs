@@ -25,9 +25,18 @@
 //!   blocks; a block is handed to the reader when it is full or when its
 //!   retire timeout expires. The same 2 MiB then holds thousands of SYNs.
 //!
-//! So the handle is opened in block mode with a 1 ms block timeout (the
-//! kernel's timer rounds it up to one tick), and a larger buffer
-//! ([`LiveOptions::buffer_bytes`]) so that line-rate bursts fit. The reader
+//! So the handle is opened in block mode. A block is libpcap's 256 KiB
+//! (one `MAXIMUM_SNAPLEN`), and the kernel hands over a block that holds any
+//! packet when the block timeout expires, full or not. So a ring fed less
+//! than a block per timeout holds *blocks x timeout* of traffic, whatever
+//! its size in bytes: that is how long the reader may be kept off the CPU
+//! before the kernel drops packets (measured with `bench/capture-stall.sh`:
+//! 16 MiB at 1 ms survived a 59 ms stall at 2,000 SYNs/s, p0f 3.09b's 2 MiB
+//! at 5 ms 33 ms). The defaults are p0f's 5 ms, so that a packet waits no
+//! longer for the reader than under p0f, and 32 MiB (128 blocks): about
+//! 640 ms of light traffic, and at rates that fill a block within the
+//! timeout (about 1,600 SYNs a block, so some 330,000 SYNs/s) the ring's
+//! 200,000 SYNs. The reader
 //! is non-blocking: [`LiveCapture::drain`] hands every packet that is ready
 //! to a callback (`pcap_dispatch`, without libpcap's per-packet copy of
 //! `pcap_next_ex`), and only when nothing is ready does the caller wait with
@@ -249,6 +258,15 @@ pub fn default_interface() -> Result<String, LiveError> {
         .ok_or_else(|| LiveError::Pcap("no capture interface found (try -L)".into()))
 }
 
+/// The capture ring's default size in MiB: 128 of libpcap's 256 KiB blocks
+/// (see the module documentation for why the block count matters).
+pub const DEFAULT_BUFFER_MIB: u32 = 32;
+
+/// The default block timeout, p0f 3.09b's: no packet waits longer than
+/// this, and with 128 blocks a stalled reader loses nothing of light
+/// traffic for about 640 ms.
+pub const DEFAULT_BLOCK_TIMEOUT_MS: u32 = 5;
+
 /// Options for [`LiveCapture::open`].
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
@@ -257,7 +275,8 @@ pub struct LiveOptions {
     /// The kernel ring's size in bytes (`pcap_set_buffer_size`).
     pub buffer_bytes: i32,
     /// How long the kernel may hold a partly filled block, in milliseconds
-    /// (`pcap_set_timeout`; the upper bound on capture latency).
+    /// (`pcap_set_timeout`): the upper bound on capture latency, and with
+    /// the ring's block count the longest stall a light load survives.
     pub block_timeout_ms: i32,
 }
 
@@ -266,11 +285,8 @@ impl Default for LiveOptions {
         LiveOptions {
             promiscuous: false,
             snaplen: 65535,
-            // 16 MiB: at 100-byte SYNs about 100,000 packets, two seconds of
-            // a busy MX's peak; libpcap's 2 MiB default overflows in bursts
-            // on 10 Gb/s links.
-            buffer_bytes: 16 << 20,
-            block_timeout_ms: 1,
+            buffer_bytes: (DEFAULT_BUFFER_MIB << 20) as i32,
+            block_timeout_ms: DEFAULT_BLOCK_TIMEOUT_MS as i32,
         }
     }
 }

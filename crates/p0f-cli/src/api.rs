@@ -163,8 +163,9 @@ pub async fn serve_v3(listener: UnixListener, shared: Arc<Shared>, limits: Limit
 
 /// How often a query that found nothing asks again during its grace
 /// ([`Limits::catch_up`]). Clients ask right after accepting a connection,
-/// and its SYN may still be a millisecond or two away from the engine (the
-/// kernel hands captured packets over in blocks of at most 1 ms).
+/// and its SYN may still be a few milliseconds away from the engine (the
+/// kernel hands captured packets over in blocks of at most
+/// `--capture-timeout`, 5 ms by default).
 const CATCH_UP_STEP: Duration = Duration::from_millis(5);
 
 /// Repeats `ask` while it finds nothing, for at most `grace`.

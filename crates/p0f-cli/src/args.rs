@@ -161,6 +161,16 @@ pub(crate) struct Cli {
     /// Most connections and hosts tracked [default: 1000,10000]
     #[arg(short = 'm', value_name = "C,H", value_parser = parse_limits, help_heading = "Performance-related options")]
     limits: Option<(u32, u32)>,
+    /// Live capture: size of the kernel's capture ring in MiB, 1-1024 [default: 32]
+    #[arg(long = "capture-buffer", value_name = "MIB",
+          value_parser = clap::value_parser!(u32).range(1..=1024),
+          help_heading = "Performance-related options")]
+    capture_buffer: Option<u32>,
+    /// Live capture: longest a captured packet waits in the ring before it is handed over, in milliseconds, 1-1000 [default: 5]
+    #[arg(long = "capture-timeout", value_name = "MS",
+          value_parser = clap::value_parser!(u32).range(1..=1000),
+          help_heading = "Performance-related options")]
+    capture_timeout: Option<u32>,
 
     /// Server ports whose flows are read as SMTP dialogues, comma-separated, or 'none' [default: 25,587; none with --bug-compat]
     #[arg(long = "smtp-ports", value_name = "PORTS", value_parser = parse_ports,
@@ -211,6 +221,9 @@ pub struct Args {
     pub api_max: Option<u32>,
     pub timeouts: (u32, u32),
     pub limits: (u32, u32),
+    /// The kernel capture ring, in bytes.
+    pub capture_buffer_bytes: u32,
+    pub capture_timeout_ms: u32,
     pub filter: Option<String>,
     pub json: bool,
     pub log_format: LogFormat,
@@ -364,6 +377,13 @@ impl Args {
         if cli.metrics.is_some() && cli.read_file.is_some() {
             return Err(usage("--metrics is for live capture, not -r"));
         }
+        if (cli.capture_buffer.is_some() || cli.capture_timeout.is_some())
+            && cli.read_file.is_some()
+        {
+            return Err(usage(
+                "--capture-buffer and --capture-timeout are for live capture, not -r",
+            ));
+        }
         if cli.log_format == LogFormat::Json && cli.log_file.is_none() {
             return Err(usage("--log-format needs -o FILE"));
         }
@@ -399,6 +419,13 @@ impl Args {
             api_max: cli.api_max,
             timeouts: cli.timeouts.unwrap_or((30, 120)),
             limits: cli.limits.unwrap_or((1000, 10000)),
+            capture_buffer_bytes: cli
+                .capture_buffer
+                .unwrap_or(p0f_capture::DEFAULT_BUFFER_MIB)
+                << 20,
+            capture_timeout_ms: cli
+                .capture_timeout
+                .unwrap_or(p0f_capture::DEFAULT_BLOCK_TIMEOUT_MS),
             filter: cli.filter.into_iter().next(),
             json: cli.json,
             log_format: cli.log_format,
@@ -446,6 +473,25 @@ mod tests {
         assert!(parse(&["-r", "x", "--smtp-ports", "25,x"]).is_err());
         assert!(parse(&["-r", "x", "--bug-compat", "--smtp-ports", "25"]).is_err());
         assert!(parse(&["-r", "x", "--bug-compat", "--smtp-ports", "none"]).is_ok());
+    }
+
+    #[test]
+    fn capture_ring() {
+        let a = parse(&["-i", "lo"]).unwrap();
+        assert_eq!(
+            (a.capture_buffer_bytes, a.capture_timeout_ms),
+            (32 << 20, 5)
+        );
+        let a = parse(&["--capture-buffer", "1024", "--capture-timeout", "1"]).unwrap();
+        assert_eq!((a.capture_buffer_bytes, a.capture_timeout_ms), (1 << 30, 1));
+        for bad in [
+            &["--capture-buffer", "0"][..],
+            &["--capture-buffer", "1025"],
+            &["--capture-timeout", "0"],
+            &["-r", "x", "--capture-timeout", "5"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

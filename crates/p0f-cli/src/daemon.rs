@@ -83,6 +83,8 @@ fn open_capture(args: &Args, console: &mut dyn Write) -> Result<LiveCapture, Str
     };
     let opts = LiveOptions {
         promiscuous: args.promisc,
+        buffer_bytes: args.capture_buffer_bytes as i32,
+        block_timeout_ms: args.capture_timeout_ms as i32,
         ..LiveOptions::default()
     };
     let mut cap = LiveCapture::open(&iface, &opts).map_err(|e| e.to_string())?;
