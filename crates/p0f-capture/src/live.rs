@@ -30,11 +30,11 @@
 //! packet when the block timeout expires, full or not. So a ring fed less
 //! than a block per timeout holds *blocks x timeout* of traffic, whatever
 //! its size in bytes: that is how long the reader may be kept off the CPU
-//! before the kernel drops packets (measured with `bench/capture-stall.sh`:
-//! 16 MiB at 1 ms survived a 59 ms stall at 2,000 SYNs/s, p0f 3.09b's 2 MiB
-//! at 5 ms 33 ms). The defaults are p0f's 5 ms, so that a packet waits no
-//! longer for the reader than under p0f, and 32 MiB (128 blocks): about
-//! 640 ms of light traffic, and at rates that fill a block within the
+//! before the kernel drops packets (measured with `bench/capture-stall.sh`
+//! at 2,000 SYNs/s: 16 MiB at 1 ms held 60 ms, p0f 3.09b's 2 MiB at 5 ms
+//! 34 ms). The defaults are p0f's 5 ms, so that a packet waits no longer
+//! for the reader than under p0f, and 32 MiB (128 blocks): 640 ms of light
+//! traffic (633 measured), and at rates that fill a block within the
 //! timeout (about 1,600 SYNs a block, so some 330,000 SYNs/s) the ring's
 //! 200,000 SYNs. The reader
 //! is non-blocking: [`LiveCapture::drain`] hands every packet that is ready
