@@ -214,6 +214,10 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
     });
     let engine = Engine::new(db.clone(), cfg, cap.link_type());
     let shared = Arc::new(Shared::new(State { engine, conns }));
+    shared.metrics.capture_ring(
+        u64::from(args.capture_buffer_bytes),
+        args.capture_timeout_ms,
+    );
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -91,7 +91,14 @@ pub struct Metrics {
     clients_open: AtomicI64,
     clients_refused: AtomicU64,
     started: SystemTime,
+    /// The capture ring as opened: bytes and block timeout (ms); 0 before.
+    ring_bytes: AtomicU64,
+    ring_timeout_ms: AtomicU32,
 }
+
+/// libpcap's TPACKET_V3 block: one `MAXIMUM_SNAPLEN` (256 KiB), whatever
+/// the snap length, so the ring's block count is its size over this.
+const PCAP_BLOCK_BYTES: u64 = 256 << 10;
 
 /// A libpcap counter (32 bits, may wrap) kept as a 64-bit total.
 #[derive(Default)]
@@ -162,7 +169,25 @@ impl Metrics {
             clients_open: AtomicI64::new(0),
             clients_refused: AtomicU64::new(0),
             started: SystemTime::now(),
+            ring_bytes: AtomicU64::new(0),
+            ring_timeout_ms: AtomicU32::new(0),
         }
+    }
+
+    /// The capture ring the daemon asked libpcap for.
+    pub fn capture_ring(&self, bytes: u64, block_timeout_ms: u32) {
+        self.ring_bytes.store(bytes, Ordering::Relaxed);
+        self.ring_timeout_ms
+            .store(block_timeout_ms, Ordering::Relaxed);
+    }
+
+    /// How long a stall the ring survives when traffic is light: the kernel
+    /// retires a block at every timeout however little it holds, so the
+    /// ring lasts *blocks x timeout* (docs/daemon.md measures it).
+    fn ring_stall_seconds(&self) -> f64 {
+        let blocks = self.ring_bytes.load(Ordering::Relaxed) / PCAP_BLOCK_BYTES;
+        let timeout_ms = self.ring_timeout_ms.load(Ordering::Relaxed);
+        (blocks * u64::from(timeout_ms)) as f64 / 1000.0
     }
 
     /// A packet arrived with this capture time (libpcap's wall clock).
@@ -465,6 +490,24 @@ impl Collector for DaemonCollector {
         )?;
         gauge(
             &mut enc,
+            "p0f_capture_buffer_bytes",
+            "Kernel memory asked of libpcap for the capture ring (--capture-buffer): locked, never swapped out.",
+            load(&m.ring_bytes),
+        )?;
+        gauge(
+            &mut enc,
+            "p0f_capture_block_timeout_seconds",
+            "The ring's block timeout (--capture-timeout): the longest a captured packet waits before the daemon may read it.",
+            f64::from(m.ring_timeout_ms.load(Ordering::Relaxed)) / 1000.0,
+        )?;
+        gauge(
+            &mut enc,
+            "p0f_capture_stall_tolerance_seconds",
+            "How long the daemon may stop reading before the ring overflows, while traffic fills less than one 256 KiB block per timeout: blocks x timeout (busier links fill blocks sooner).",
+            m.ring_stall_seconds(),
+        )?;
+        gauge(
+            &mut enc,
             "p0f_up",
             "1 while the capture thread runs without a libpcap error, else 0 (as /healthz).",
             i64::from(m.unhealthy().is_none()),
@@ -710,6 +753,33 @@ mod tests {
         let (status, body) = get(&e, "/healthz");
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body, "the capture thread has ended\n");
+    }
+
+    #[test]
+    fn ring_gauges_report_the_stall_the_ring_survives() {
+        let (shared, e) = endpoint();
+        shared.metrics.capture_ring(32 << 20, 5);
+        let (_, metrics) = get(&e, "/metrics");
+        assert!(
+            metrics.contains("\np0f_capture_buffer_bytes 33554432\n"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("\np0f_capture_block_timeout_seconds 0.005\n"),
+            "{metrics}"
+        );
+        // 128 blocks x 5 ms: the 633 ms measured by bench/capture-stall.sh.
+        assert!(
+            metrics.contains("\np0f_capture_stall_tolerance_seconds 0.64\n"),
+            "{metrics}"
+        );
+
+        shared.metrics.capture_ring(16 << 20, 1);
+        let (_, metrics) = get(&e, "/metrics");
+        assert!(
+            metrics.contains("\np0f_capture_stall_tolerance_seconds 0.064\n"),
+            "{metrics}"
+        );
     }
 
     #[test]

@@ -136,6 +136,10 @@ fn metrics_scraped_and_promtool_clean() {
     let age = sample(&text, "p0f_last_packet_age_seconds");
     assert!((0.0..30.0).contains(&age), "{age}");
     assert_eq!(sample(&text, "p0f_up"), 1.0);
+    // The default ring: 32 MiB at 5 ms, 128 blocks of 256 KiB.
+    assert_eq!(sample(&text, "p0f_capture_buffer_bytes"), 33554432.0);
+    assert_eq!(sample(&text, "p0f_capture_block_timeout_seconds"), 0.005);
+    assert_eq!(sample(&text, "p0f_capture_stall_tolerance_seconds"), 0.64);
     drop(held);
 
     if let Some(promtool) = promtool {
