@@ -1,9 +1,11 @@
-//! End to end on Debian's Postfix: install it (and swaks) if missing,
-//! configure it on loopback, wire in `p0f-mailpolicy` as a milter and then
-//! as a policy service, send mail with swaks and look at the mailbox.
+//! End to end on Debian's Postfix: install it (and swaks) if missing, run
+//! an instance of the test's own on loopback (`support::isolated::Mta`:
+//! 127.0.0.1 and ::1, a free port), wire in `p0f-mailpolicy` as a milter
+//! and then as a policy service, send mail with swaks and look at the
+//! mailbox.
 //!
 //! Needs root (CI runs as root). Everything is started here and stopped at
-//! the end, and /etc/postfix's main.cf and master.cf are restored.
+//! the end; the system's Postfix is not touched.
 //!
 //! "The p0f service" here is a fake p0f ([`start_p0f_service`]) answering
 //! configured replies per client address, so that this test can cover the
@@ -18,11 +20,8 @@ use std::net::{IpAddr, TcpStream};
 use std::path::Path;
 
 use p0f_policy::fake::{v2_os, v3_os, FakeP0f};
+use support::isolated::Mta;
 use support::*;
-
-fn lo(addr: &str) -> Client {
-    Client::loopback(addr)
-}
 
 const WINDOWS: &str = "127.0.0.2";
 const TRUSTED_WINDOWS: &str = "127.0.0.3";
@@ -83,10 +82,12 @@ fn postfix_end_to_end() {
     .unwrap();
 
     let fake = start_p0f_service(&p0f_sock);
+    let service_log = dir.path().join("service.log");
 
     // ---------------------------------------------------------------- milter
     let ms = milter_sock.clone();
     let milter = Service::start(
+        &service_log,
         &[
             "--config".into(),
             native.display().to_string(),
@@ -101,12 +102,20 @@ fn postfix_end_to_end() {
         ],
         &move || ms.exists(),
     );
-    let postfix = Postfix::start(
-        "127.0.0.1",
-        &[format!("smtpd_milters = unix:{}", milter_sock.display())],
+    let port = free_port(&["127.0.0.1", "::1"]);
+    let postfix = Mta::start_on(
+        "p0fpf",
+        None,
+        &[("127.0.0.1", port), ("[::1]", port)],
+        &[
+            format!("smtpd_milters = unix:{}", milter_sock.display()),
+            "milter_default_action = accept".into(),
+        ],
     );
+    let lo = |addr: &str| Client::loopback(addr, &postfix);
 
     expect_delivered(
+        &postfix,
         &lo(LINUX),
         "milter-linux",
         true,
@@ -115,6 +124,7 @@ fn postfix_end_to_end() {
     );
     expect_blocked(&lo(WINDOWS), "milter-windows", true);
     expect_delivered(
+        &postfix,
         &lo(TRUSTED_WINDOWS),
         "milter-trusted",
         false,
@@ -122,6 +132,7 @@ fn postfix_end_to_end() {
         Some("Ethernet or modem"),
     );
     expect_delivered(
+        &postfix,
         &lo("::1"),
         "milter-ipv6",
         true,
@@ -131,6 +142,7 @@ fn postfix_end_to_end() {
     // Only the v2 instance knows this client: needs the 4-tuple, i.e. the
     // {daemon_port} macro that the milter asks Postfix for.
     expect_delivered(
+        &postfix,
         &lo(V2_ONLY),
         "milter-v2",
         false,
@@ -140,7 +152,7 @@ fn postfix_end_to_end() {
     let v2q = fake.v2_queries();
     assert!(
         v2q.iter()
-            .any(|q| q.src.to_string() == V2_ONLY && q.dst_port == PORT && q.src_port != 0),
+            .any(|q| q.src.to_string() == V2_ONLY && q.dst_port == port && q.src_port != 0),
         "v2 queries carry the 4-tuple: {v2q:?}"
     );
     assert!(
@@ -151,13 +163,14 @@ fn postfix_end_to_end() {
 
     // p0f gone: mail still flows, unfingerprinted, forged headers removed.
     drop(fake);
-    expect_delivered(&lo(WINDOWS), "milter-no-p0f", true, None, None);
+    expect_delivered(&postfix, &lo(WINDOWS), "milter-no-p0f", true, None, None);
     drop(milter);
 
     // ---------------------------------------------------------------- policy
     let fake = start_p0f_service(&p0f_sock);
-    let policy_port = 10031u16;
+    let policy_port = free_port(&["127.0.0.1"]);
     let _policy = Service::start(
+        &service_log,
         &[
             "--config".into(),
             native.display().to_string(),
@@ -179,14 +192,14 @@ fn postfix_end_to_end() {
         format!("smtpd_data_restrictions = {check}"),
     ]);
     // Two recipients: each header once.
-    let s = swaks(
+    let s = send(
         &lo(LINUX),
-        &["p0ftest@localhost", "p0ftest+b@localhost"],
+        &[RCPT, "p0ftest+b@gl.test"],
         "policy-linux",
         false,
     );
     assert!(s.ok, "policy-linux refused:\n{}", s.transcript);
-    let h = delivered("policy-linux");
+    let h = postfix.delivered("policy-linux");
     assert_eq!(
         values(&h, "X-P0F-Genre"),
         vec!["Linux 3.11 and newer"],
@@ -199,6 +212,7 @@ fn postfix_end_to_end() {
     );
     expect_blocked(&lo(WINDOWS), "policy-windows", false);
     expect_delivered(
+        &postfix,
         &lo(TRUSTED_WINDOWS),
         "policy-trusted",
         false,
@@ -206,6 +220,6 @@ fn postfix_end_to_end() {
         Some("Ethernet or modem"),
     );
     drop(fake);
-    expect_delivered(&lo(WINDOWS), "policy-no-p0f", false, None, None);
+    expect_delivered(&postfix, &lo(WINDOWS), "policy-no-p0f", false, None, None);
     drop(postfix);
 }

@@ -61,7 +61,7 @@ impl Setup {
         let s = swaks(
             None,
             client,
-            (&self.mta.listen.0, self.mta.listen.1),
+            self.mta.server(),
             "news@sender.example",
             &[&format!("user@{DOMAIN}")],
             marker,
@@ -167,7 +167,7 @@ fn prepend_stages_on_real_postfix() {
     let s = swaks(
         None,
         WINDOWS,
-        (&setup.mta.listen.0, setup.mta.listen.1),
+        setup.mta.server(),
         "news@sender.example",
         &[&format!("user@{DOMAIN}")],
         "glpp-first",

@@ -265,9 +265,9 @@ fn smtp_block(d: &Daemon, addr: &str, within: Duration) -> String {
 }
 
 /// The OS genre the policy got from the daemon for `addr` (its log line).
-fn policy_genre(addr: &str) -> String {
+fn policy_genre(service: &Service, addr: &str) -> String {
     let needle = format!(" client={addr} genre=");
-    let log = std::fs::read_to_string(SERVICE_LOG).unwrap_or_default();
+    let log = service.log();
     log.lines()
         .rfind(|l| l.contains("p0f fingerprint") && l.contains(&needle))
         .and_then(|l| l.split(&needle).nth(1))
@@ -278,11 +278,11 @@ fn policy_genre(addr: &str) -> String {
 
 /// The SMTP verdict the policy used for `addr` (its log line), as
 /// `(app, stage)`: the daemon's answer at RCPT, before the dialogue ends.
-fn policy_dialect(addr: &str, within: Duration) -> (String, String) {
+fn policy_dialect(service: &Service, addr: &str, within: Duration) -> (String, String) {
     let needle = format!("SMTP dialect client={addr} ");
     let end = Instant::now() + within;
     loop {
-        let log = std::fs::read_to_string(SERVICE_LOG).unwrap_or_default();
+        let log = service.log();
         if let Some(line) = log.lines().rfind(|l| l.contains(&needle)) {
             let after = |key: &str| {
                 line.split(key).nth(1).map(|r| {
@@ -307,7 +307,7 @@ fn policy_dialect(addr: &str, within: Duration) -> (String, String) {
         assert!(
             Instant::now() < end,
             "the policy logged no SMTP verdict for {addr}:\n{}",
-            tail(SERVICE_LOG, 30)
+            service.log_tail(30)
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -353,7 +353,8 @@ fn real_mtas_and_a_botlike_client_through_the_live_daemon() {
     let milter = dir.join("milter.sock");
     let config = policy_config(dir, &sock, &milter);
     let ms = milter.clone();
-    let _service = Service::start(
+    let service = Service::start(
+        &dir.join("service.log"),
         &[
             "--config".into(),
             config.display().to_string(),
@@ -380,13 +381,13 @@ fn real_mtas_and_a_botlike_client_through_the_live_daemon() {
         );
         let got = outcome(dir, &rcpt, Duration::from_secs(90));
         let addr = format!("{NET}.{}", m.n);
-        let (app, stage) = policy_dialect(&addr, Duration::from_secs(10));
+        let (app, stage) = policy_dialect(&service, &addr, Duration::from_secs(10));
         let block = smtp_block(&daemon, &addr, Duration::from_secs(30));
         eprintln!("{}: {got}, policy saw {app} (stage {stage})\n{block}", m.ns);
         // Every sender looks like Windows to p0f: what spares the MTAs the
         // greylist is their dialect.
         assert_eq!(
-            policy_genre(&addr),
+            policy_genre(&service, &addr),
             "Windows NT kernel",
             "{}: {block}",
             m.ns
@@ -433,7 +434,10 @@ fn real_mtas_and_a_botlike_client_through_the_live_daemon() {
         assert!(flags.contains(f), "bot flag {f} missing:\n{block}");
     }
     assert_eq!(field(&block, "app"), "???", "{block}");
-    assert_eq!(policy_genre(&format!("{NET}.{BOT}")), "Windows NT kernel");
+    assert_eq!(
+        policy_genre(&service, &format!("{NET}.{BOT}")),
+        "Windows NT kernel"
+    );
     assert_eq!(got, "550", "the bot-like client is blocked\n{block}");
     eprintln!(
         "smtp_mtas_live: all checks passed in {:.1?}",

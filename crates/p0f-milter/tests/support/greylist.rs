@@ -4,7 +4,7 @@
 //! the metrics page with curl.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,12 +24,9 @@ pub fn require(tool: &str, package: &str) -> bool {
     false
 }
 
+/// A free loopback port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    super::free_port(&["127.0.0.1"])
 }
 
 fn wait_port(port: u16, what: &str, log: &dyn Fn() -> String) {

@@ -11,13 +11,14 @@
 //!   `PREFIX-win`, ... on a /24 of the test's choosing, with the stacks of
 //!   [`super::STACKS`] (same sysctls, MTU and window; other addresses).
 //!
-//! Why: the older live tests use fixed names (`p0ft-*`, 10.231.0.0/24,
-//! `/etc/postfix-p0ftmx2`, port 10025) and each one starts by removing
-//! whatever has those names. Two runs at once on one machine (two
-//! worktrees, or a workspace run beside a crate run) then delete each
-//! other's bridge, address or queue directory mid-test: the second Postfix
-//! of `postfix_greylist.rs` "went silent" (its address was gone) or "lost
-//! its pid directory" (its queue was removed by the other run).
+//! Why: tests with shared fixed names (the system Postfix, one bridge and
+//! /24 for all) each start by removing whatever has those names. Two runs
+//! at once on one machine (two worktrees, or a workspace run beside a
+//! crate run) then delete each other's bridge, address or queue directory
+//! mid-test: the second Postfix of an earlier `postfix_greylist.rs` "went
+//! silent" (its address was gone) or "lost its pid directory" (its queue
+//! was removed by the other run). And a test killed before its clean-up
+//! left the system's Postfix reconfigured.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -32,8 +33,8 @@ pub const DOMAIN: &str = "gl.test";
 pub struct Mta {
     pub name: String,
     pub dir: tempfile::TempDir,
-    /// `host:port` of its SMTP service.
-    pub listen: (String, u16),
+    /// `host:port` of its SMTP services (an IPv6 host in brackets).
+    pub listen: Vec<(String, u16)>,
     netns: Option<String>,
 }
 
@@ -42,6 +43,17 @@ impl Mta {
     /// applied last; `netns`: run its master inside that namespace (then
     /// `listen` is an address there).
     pub fn start(name: &str, netns: Option<&str>, listen: (&str, u16), settings: &[String]) -> Mta {
+        Mta::start_on(name, netns, &[listen], settings)
+    }
+
+    /// As [`Mta::start`], with an SMTP service on each of `listens` (an
+    /// IPv6 address in brackets, `[::1]`).
+    pub fn start_on(
+        name: &str,
+        netns: Option<&str>,
+        listens: &[(&str, u16)],
+        settings: &[String],
+    ) -> Mta {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
             .tempdir_in("/tmp")
@@ -66,7 +78,12 @@ impl Mta {
         std::fs::write(d.join("etc/master.cf"), master).unwrap();
         let uid = must("id", &["-u", "postfix"]);
         let gid = must("id", &["-g", "postfix"]);
-        let (host, port) = listen;
+        let hosts: Vec<&str> = listens.iter().map(|l| l.0).collect();
+        let protocols = if hosts.iter().any(|h| h.contains(':')) {
+            "all"
+        } else {
+            "ipv4"
+        };
         std::fs::write(
             d.join("etc/main.cf"),
             format!(
@@ -74,7 +91,7 @@ impl Mta {
                  queue_directory = {q}\ndata_directory = {l}\n\
                  maillog_file_prefixes = {base}\nmaillog_file = {base}/maillog\n\
                  myhostname = {name}.{DOMAIN}\nmydestination =\n\
-                 inet_protocols = ipv4\ninet_interfaces = {host}\n\
+                 inet_protocols = {protocols}\ninet_interfaces = {interfaces}\n\
                  mynetworks = 127.0.0.1/32\nalias_maps =\nalias_database =\n\
                  smtpd_peername_lookup = no\nsmtp_tls_security_level = none\n\
                  virtual_mailbox_domains = {DOMAIN}\nvirtual_mailbox_base = {m}\n\
@@ -86,6 +103,7 @@ impl Mta {
                 base = path(d),
                 uid = uid.trim(),
                 gid = gid.trim(),
+                interfaces = hosts.join(", "),
             ),
         )
         .unwrap();
@@ -94,27 +112,34 @@ impl Mta {
         // files a chrooted daemon needs).
         let _ = run("postconf", &["-c", &etc, "-MX", "smtp/inet"]);
         must("postconf", &["-c", &etc, "-F", "*/*/chroot = n"]);
-        must(
-            "postconf",
-            &[
-                "-c",
-                &etc,
-                "-M",
-                &format!("{host}:{port}/inet={host}:{port} inet n - n - - smtpd"),
-            ],
-        );
+        for (host, port) in listens {
+            must(
+                "postconf",
+                &[
+                    "-c",
+                    &etc,
+                    "-M",
+                    &format!("{host}:{port}/inet={host}:{port} inet n - n - - smtpd"),
+                ],
+            );
+        }
         for s in settings {
             must("postconf", &["-c", &etc, "-e", s]);
         }
         let mta = Mta {
             name: name.to_string(),
             dir,
-            listen: (host.to_string(), port),
+            listen: listens.iter().map(|&(h, p)| (h.to_string(), p)).collect(),
             netns: netns.map(str::to_string),
         };
         mta.postfix("start");
         mta.wait_listening();
         mta
+    }
+
+    /// The first SMTP service's host and port.
+    pub fn server(&self) -> (&str, u16) {
+        (&self.listen[0].0, self.listen[0].1)
     }
 
     /// Applies `postconf -e` lines and reloads.
@@ -165,7 +190,13 @@ impl Mta {
     }
 
     fn wait_listening(&self) {
-        let (host, port) = (self.listen.0.clone(), self.listen.1);
+        for (host, port) in &self.listen {
+            self.wait_listening_on(host.trim_matches(['[', ']']), *port);
+        }
+    }
+
+    fn wait_listening_on(&self, host: &str, port: u16) {
+        let host = host.to_string();
         let t = Instant::now();
         loop {
             let up = match &self.netns {
@@ -182,10 +213,8 @@ impl Mta {
             }
             assert!(
                 t.elapsed() < Duration::from_secs(30),
-                "{} does not listen on {}:{} after 30 s; log:\n{}",
+                "{} does not listen on {host}:{port} after 30 s; log:\n{}",
                 self.name,
-                self.listen.0,
-                self.listen.1,
                 self.log_tail(30)
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -382,7 +411,7 @@ impl Net {
             };
             n(&["link", "set", "lo", "up"]);
             n(&["link", "set", "eth0", "mtu", &s.mtu.to_string()]);
-            for i in 0..s.addrs.len() {
+            for i in 0..s.hosts.len() {
                 n(&[
                     "addr",
                     "add",
@@ -439,9 +468,9 @@ impl Net {
         format!("10.{}.0.{last}", self.subnet)
     }
 
-    /// `PREFIX-win` for `p0ft-win`.
+    /// `PREFIX-win` for [`super::WIN`].
     pub fn ns(&self, s: &Stack) -> String {
-        format!("{}-{}", self.prefix, s.ns.trim_start_matches("p0ft-"))
+        format!("{}-{}", self.prefix, s.ns)
     }
 
     fn veth(&self, s: &Stack) -> String {
@@ -450,8 +479,7 @@ impl Net {
 
     /// The stack's `i`-th address in our subnet (same last byte).
     pub fn addr(&self, s: &Stack, i: usize) -> String {
-        let last = s.addrs[i].rsplit('.').next().unwrap();
-        format!("10.{}.0.{last}", self.subnet)
+        format!("10.{}.0.{}", self.subnet, s.hosts[i])
     }
 
     /// Connects from the first address of each stack to `port` on the host

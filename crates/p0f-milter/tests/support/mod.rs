@@ -1,19 +1,21 @@
 //! Helpers shared by the Postfix end-to-end tests (`postfix.rs`, against a
 //! fake p0f, and `postfix_live.rs` / `postfix_p0f309.rs`, against the live
-//! daemons): Debian's Postfix configured for a test and restored afterwards,
-//! the policy service as a child process, swaks, and the mailbox; and, for
-//! the live tests, the bridge and client network namespaces ([`TestNet`]),
-//! a fingerprint daemon capturing on the bridge ([`Daemon`]) and the policy
-//! scenario run against it ([`v3_scenario`]).
+//! daemons, and the other Postfix tests): the policy service as a child
+//! process, swaks and the checks on what was delivered; and, for the live
+//! tests, the bridge and client network namespaces ([`LiveNet`]), a
+//! fingerprint daemon capturing on the bridge ([`Daemon`]) and the policy
+//! scenario run against it ([`LiveNet::v3_scenario`]).
 //!
-//! Each test file is its own test binary with a single test, and cargo runs
-//! test binaries one after another, so the tests never share /etc/postfix
-//! or the bridge and namespace names.
+//! Postfix is always an instance of the test's own ([`isolated::Mta`]), and
+//! every network name, address and log is the test's own: no test touches
+//! the system's Postfix, `/etc/postfix` or `/var/mail`, so a failed or
+//! killed test leaves nothing changed, and tests of two runs at once do not
+//! meet.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -26,11 +28,11 @@ use p0f_api::v3;
 pub mod greylist;
 pub mod isolated;
 
-pub const PORT: u16 = 10025;
-pub const USER: &str = "p0ftest";
-pub const MAILBOX: &str = "/var/mail/p0ftest";
-pub const POSTFIX_LOG: &str = "/var/log/p0f-mailpolicy-test-postfix.log";
-pub const SERVICE_LOG: &str = "/tmp/p0f-mailpolicy-test-service.log";
+use isolated::{Mta, Net, Sent};
+
+/// The one recipient of the policy tests, delivered by every [`Mta`]
+/// (whose domain is [`isolated::DOMAIN`]).
+pub const RCPT: &str = "p0ftest@gl.test";
 
 pub fn run(cmd: &str, args: &[&str]) -> Output {
     Command::new(cmd)
@@ -103,127 +105,76 @@ pub fn tail(path: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Postfix, configured for the test; stopped and restored on drop.
-///
-/// Listens on `listen` (port [`PORT`], besides Debian's port 25 service);
-/// `settings` are `postconf -e` lines applied after the defaults, so they
-/// may override them (`inet_interfaces`, `mynetworks`, ...).
-pub struct Postfix {
-    main_cf: String,
-    master_cf: String,
-    listen: String,
+/// A port free on each of `hosts` (for a listener of the test's own on a
+/// shared address such as loopback).
+pub fn free_port(hosts: &[&str]) -> u16 {
+    for _ in 0..100 {
+        let first = TcpListener::bind((hosts[0], 0)).expect("bind a free port");
+        let port = first.local_addr().unwrap().port();
+        if hosts[1..]
+            .iter()
+            .all(|h| TcpListener::bind((*h, port)).is_ok())
+        {
+            return port;
+        }
+    }
+    panic!("no port free on all of {hosts:?}");
 }
 
-impl Postfix {
-    pub fn start(listen: &str, settings: &[String]) -> Postfix {
-        let main_cf = std::fs::read_to_string("/etc/postfix/main.cf").expect("main.cf");
-        let master_cf = std::fs::read_to_string("/etc/postfix/master.cf").expect("master.cf");
-        let _ = run("postfix", &["stop"]);
-        let pf = Postfix {
-            main_cf,
-            master_cf,
-            listen: listen.to_string(),
-        };
-        if run("id", &[USER]).status.code() != Some(0) {
-            must("useradd", &["-m", USER]);
-        }
-        let mut base: Vec<String> = [
-            "inet_interfaces = loopback-only",
-            "inet_protocols = all",
-            "myhostname = p0ftest.localdomain",
-            "mydestination = localhost, $myhostname",
-            "mynetworks = 127.0.0.1/32 [::1]/128",
-            "alias_maps =",
-            "alias_database =",
-            // No DNS in the test: clients' reverse lookups would only wait.
-            "smtpd_peername_lookup = no",
-            "smtpd_milters =",
-            "milter_default_action = accept",
-            "smtpd_recipient_restrictions =",
-            "smtpd_data_restrictions =",
-            "smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        base.push(format!("maillog_file = {POSTFIX_LOG}"));
-        base.extend(settings.iter().cloned());
-        for s in &base {
-            must("postconf", &["-e", s]);
-        }
-        must(
-            "postconf",
-            &["-M", &format!("{PORT}/inet={PORT} inet n - n - - smtpd")],
-        );
-        let _ = std::fs::remove_file(MAILBOX);
-        must("postfix", &["start"]);
-        pf.wait_listening();
-        pf
-    }
-
-    pub fn reconfigure(&self, settings: &[String]) {
-        for s in settings {
-            must("postconf", &["-e", s]);
-        }
-        must("postfix", &["reload"]);
-        std::thread::sleep(Duration::from_secs(2));
-        self.wait_listening();
-    }
-
-    fn wait_listening(&self) {
-        let t = Instant::now();
-        while TcpStream::connect((self.listen.as_str(), PORT)).is_err() {
-            assert!(
-                t.elapsed() < Duration::from_secs(60),
-                "Postfix did not listen on {}:{PORT} within 60 s; log tail:\n{}",
-                self.listen,
-                tail(POSTFIX_LOG, 30)
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+/// The policy service as a child process, logging (`RUST_LOG=debug`) to a
+/// file of the test's; killed on drop, and the log's tail printed when the
+/// test failed.
+pub struct Service {
+    child: Child,
+    log: PathBuf,
 }
-
-impl Drop for Postfix {
-    fn drop(&mut self) {
-        let _ = run("postfix", &["stop"]);
-        let _ = std::fs::write("/etc/postfix/main.cf", &self.main_cf);
-        let _ = std::fs::write("/etc/postfix/master.cf", &self.master_cf);
-    }
-}
-
-/// The policy service as a child process (log in [`SERVICE_LOG`]); killed
-/// on drop.
-pub struct Service(Child);
 
 impl Service {
-    pub fn start(args: &[String], ready: &dyn Fn() -> bool) -> Service {
+    pub fn start(log: &Path, args: &[String], ready: &dyn Fn() -> bool) -> Service {
         let child = Command::new(env!("CARGO_BIN_EXE_p0f-mailpolicy"))
             .args(args)
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(SERVICE_LOG).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
             .spawn()
             .expect("start p0f-mailpolicy");
-        let s = Service(child);
+        let s = Service {
+            child,
+            log: log.to_path_buf(),
+        };
         let t = Instant::now();
         while !ready() {
             assert!(
                 t.elapsed() < Duration::from_secs(30),
                 "p0f-mailpolicy did not come up; log:\n{}",
-                tail(SERVICE_LOG, 30)
+                s.log_tail(30)
             );
             std::thread::sleep(Duration::from_millis(100));
         }
         s
     }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn log_tail(&self, n: usize) -> String {
+        tail(&self.log.display().to_string(), n)
+    }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "==== p0f-mailpolicy log {} (tail):\n{}",
+                self.log.display(),
+                self.log_tail(40)
+            );
+        }
     }
 }
 
@@ -234,73 +185,46 @@ pub struct Client {
     pub netns: Option<String>,
     /// Source address (`--local-interface`).
     pub addr: String,
-    /// Postfix's address.
-    pub server: String,
+    /// Postfix's address and port.
+    pub server: (String, u16),
 }
 
 impl Client {
-    /// A client on the host's loopback, talking to Postfix on loopback.
-    pub fn loopback(addr: &str) -> Client {
-        let server = if addr.contains(':') {
-            "::1"
-        } else {
-            "127.0.0.1"
-        };
+    /// A client on the host's loopback, talking to `mta`'s listener of the
+    /// same address family.
+    pub fn loopback(addr: &str, mta: &Mta) -> Client {
+        let v6 = addr.contains(':');
+        let (host, port) = mta
+            .listen
+            .iter()
+            .find(|(h, _)| h.contains(':') == v6)
+            .expect("the MTA listens in the client's address family");
         Client {
             netns: None,
             addr: addr.to_string(),
-            server: server.to_string(),
+            server: (host.trim_matches(['[', ']']).to_string(), *port),
         }
     }
 
     /// A client inside network namespace `netns`.
-    pub fn in_netns(netns: &str, addr: &str, server: &str) -> Client {
+    pub fn in_netns(netns: &str, addr: &str, server: (&str, u16)) -> Client {
         Client {
             netns: Some(netns.to_string()),
             addr: addr.to_string(),
-            server: server.to_string(),
+            server: (server.0.to_string(), server.1),
         }
     }
 }
 
-pub struct Sent {
-    pub ok: bool,
-    pub transcript: String,
-}
-
-pub fn swaks(c: &Client, rcpts: &[&str], marker: &str, forged: bool) -> Sent {
-    let port = PORT.to_string();
-    let to = rcpts.join(",");
-    let subject = format!("Subject: {marker}");
-    let mut args: Vec<&str> = Vec::new();
-    if let Some(ns) = &c.netns {
-        args.extend(["netns", "exec", ns.as_str()]);
-    }
-    args.extend([
-        "swaks",
-        "--server",
-        &c.server,
-        "--port",
-        &port,
-        "--local-interface",
-        &c.addr,
-        "--from",
-        "sender@example.com",
-        "--to",
-        &to,
-        "--header",
-        &subject,
-        "--timeout",
-        "60",
-        "--body",
-        "test body",
-    ]);
-    if c.server.contains(':') {
-        args.push("-6");
+/// One message from `c`; `forged`: with forged `X-P0F-*` headers in
+/// several capitalisations, which the policy must replace or remove.
+pub fn send(c: &Client, rcpts: &[&str], marker: &str, forged: bool) -> Sent {
+    let mut extra: Vec<&str> = Vec::new();
+    if c.server.0.contains(':') {
+        extra.push("-6");
     }
     if forged {
-        // Forged copies, in several capitalisations.
-        args.extend([
+        extra.extend([
             "--add-header",
             "X-P0F-Genre: forged",
             "--add-header",
@@ -309,54 +233,15 @@ pub fn swaks(c: &Client, rcpts: &[&str], marker: &str, forged: bool) -> Sent {
             "X-P0F-GENRE: forged again",
         ]);
     }
-    let o = if c.netns.is_some() {
-        run("ip", &args)
-    } else {
-        run(args[0], &args[1..])
-    };
-    Sent {
-        ok: o.status.success(),
-        transcript: format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    }
-}
-
-/// The headers of the delivered message with this subject (waits for it).
-pub fn delivered(marker: &str) -> Vec<(String, String)> {
-    let t = Instant::now();
-    loop {
-        let mut text = String::new();
-        if let Ok(mut f) = std::fs::File::open(MAILBOX) {
-            let _ = f.read_to_string(&mut text);
-        }
-        for msg in text.split("\nFrom ") {
-            let head = msg.split("\n\n").next().unwrap_or("");
-            if head.contains(&format!("Subject: {marker}\n"))
-                || head.ends_with(&format!("Subject: {marker}"))
-            {
-                let mut out: Vec<(String, String)> = Vec::new();
-                for line in head.lines().skip(1) {
-                    if line.starts_with([' ', '\t']) {
-                        if let Some(l) = out.last_mut() {
-                            l.1.push_str(line);
-                        }
-                    } else if let Some((k, v)) = line.split_once(':') {
-                        out.push((k.to_string(), v.trim().to_string()));
-                    }
-                }
-                return out;
-            }
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "message {marker:?} not delivered to {MAILBOX} within 60 s; Postfix log tail:\n{}",
-            tail(POSTFIX_LOG, 30)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    isolated::swaks(
+        c.netns.as_deref(),
+        &c.addr,
+        (&c.server.0, c.server.1),
+        "sender@example.com",
+        rcpts,
+        marker,
+        &extra,
+    )
 }
 
 pub fn values(h: &[(String, String)], name: &str) -> Vec<String> {
@@ -366,22 +251,24 @@ pub fn values(h: &[(String, String)], name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Sends one message from `c` and checks that it is delivered with exactly
-/// these `X-P0F-*` headers (None: none at all), whatever the sender forged.
+/// Sends one message from `c` and checks that `mta` delivered it with
+/// exactly these `X-P0F-*` headers (None: none at all), whatever the
+/// sender forged.
 pub fn expect_delivered(
+    mta: &Mta,
     c: &Client,
     marker: &str,
     forged: bool,
     genre: Option<&str>,
     link: Option<&str>,
 ) {
-    let s = swaks(c, &["p0ftest@localhost"], marker, forged);
+    let s = send(c, &[RCPT], marker, forged);
     assert!(
         s.ok,
         "mail from {c:?} ({marker}) was not accepted:\n{}",
         s.transcript
     );
-    let h = delivered(marker);
+    let h = mta.delivered(marker);
     assert_eq!(
         values(&h, "X-P0F-Genre"),
         genre.map(|g| vec![g.to_string()]).unwrap_or_default(),
@@ -397,7 +284,7 @@ pub fn expect_delivered(
 /// The milter's reply reaches the client verbatim; Postfix words a policy
 /// service's reply as `550 5.7.1 <rcpt>: Recipient address rejected: OS Blocked`.
 pub fn expect_blocked(c: &Client, marker: &str, verbatim: bool) {
-    let s = swaks(c, &["p0ftest@localhost"], marker, false);
+    let s = send(c, &[RCPT], marker, false);
     assert!(
         !s.ok,
         "mail from {c:?} should have been refused:\n{}",
@@ -412,7 +299,7 @@ pub fn expect_blocked(c: &Client, marker: &str, verbatim: bool) {
     let ok = if verbatim {
         rcpt_line.ends_with("550 5.7.1 OS Blocked")
     } else {
-        rcpt_line.contains("550 5.7.1 <p0ftest@localhost>") && rcpt_line.ends_with(": OS Blocked")
+        rcpt_line.contains(&format!("550 5.7.1 <{RCPT}>")) && rcpt_line.ends_with(": OS Blocked")
     };
     assert!(
         ok,
@@ -437,16 +324,13 @@ pub fn test_dir(prefix: &str) -> tempfile::TempDir {
 // The network of the live tests (see `postfix_live.rs` for the table of
 // stacks and fingerprints).
 
-pub const HOST: &str = "10.231.0.1";
-pub const BRIDGE: &str = "p0ft-br0";
-
 /// One client namespace and how its stack is changed.
 pub struct Stack {
+    /// The namespace's name after [`Net`]'s prefix (`PREFIX-lin`).
     pub ns: &'static str,
-    /// Host side of the veth pair (the namespace side is `eth0`).
-    pub veth: &'static str,
-    /// Addresses in the namespace; the first is the route's source.
-    pub addrs: &'static [&'static str],
+    /// Host numbers of its addresses in the test's /24 ([`Net::addr`]);
+    /// the first is the route's source.
+    pub hosts: &'static [u8],
     pub mtu: u32,
     /// `initrwnd` of the route to the host: the SYN's window in MSS units.
     pub initrwnd: u32,
@@ -459,9 +343,8 @@ pub struct Stack {
 pub const RMEM: (&str, &str) = ("net.ipv4.tcp_rmem", "4096 131072 6291456");
 
 pub const LIN: Stack = Stack {
-    ns: "p0ft-lin",
-    veth: "p0ft-lin-h",
-    addrs: &["10.231.0.10"],
+    ns: "lin",
+    hosts: &[10],
     mtu: 1500,
     initrwnd: 20,
     sysctls: &[RMEM],
@@ -470,9 +353,8 @@ pub const LIN: Stack = Stack {
 };
 
 pub const WIN: Stack = Stack {
-    ns: "p0ft-win",
-    veth: "p0ft-win-h",
-    addrs: &["10.231.0.20", "10.231.0.21"],
+    ns: "win",
+    hosts: &[20, 21],
     mtu: 1400,
     initrwnd: 10,
     sysctls: &[
@@ -486,9 +368,8 @@ pub const WIN: Stack = Stack {
 };
 
 pub const UNK: Stack = Stack {
-    ns: "p0ft-unk",
-    veth: "p0ft-unk-h",
-    addrs: &["10.231.0.30"],
+    ns: "unk",
+    hosts: &[30],
     mtu: 1492,
     initrwnd: 20,
     sysctls: &[RMEM, ("net.ipv4.tcp_sack", "0")],
@@ -498,90 +379,122 @@ pub const UNK: Stack = Stack {
 
 pub const STACKS: [&Stack; 3] = [&LIN, &WIN, &UNK];
 
-/// The relay client: WIN's stack, from an address in the trusted networks.
-pub const RELAY: &str = "10.231.0.21";
-
-fn ip(args: &[&str]) {
-    must("ip", args);
+/// The live tests' network: an [`isolated::Net`] of the test's own (prefix
+/// and /24), with Postfix on the host's bridge address at `port`.
+pub struct LiveNet {
+    pub net: Net,
+    pub port: u16,
 }
 
-/// The test network; removed on drop (deleting a namespace deletes its
-/// veth pair).
-pub struct TestNet;
-
-impl TestNet {
-    pub fn create() -> TestNet {
-        Self::remove();
-        // From here on, drop cleans up whatever was made.
-        let net = TestNet;
-        ip(&["link", "add", BRIDGE, "type", "bridge"]);
-        ip(&["addr", "add", &format!("{HOST}/24"), "dev", BRIDGE]);
-        ip(&["link", "set", BRIDGE, "up"]);
-        for s in STACKS {
-            ip(&["netns", "add", s.ns]);
-            ip(&[
-                "link", "add", s.veth, "type", "veth", "peer", "name", "eth0", "netns", s.ns,
-            ]);
-            ip(&["link", "set", s.veth, "master", BRIDGE]);
-            ip(&["link", "set", s.veth, "up"]);
-            let n = |args: &[&str]| {
-                let mut a = vec!["-n", s.ns];
-                a.extend_from_slice(args);
-                ip(&a);
-            };
-            n(&["link", "set", "lo", "up"]);
-            n(&["link", "set", "eth0", "mtu", &s.mtu.to_string()]);
-            for a in s.addrs {
-                n(&["addr", "add", &format!("{a}/24"), "dev", "eth0"]);
-            }
-            n(&["link", "set", "eth0", "up"]);
-            n(&[
-                "route",
-                "replace",
-                "10.231.0.0/24",
-                "dev",
-                "eth0",
-                "proto",
-                "kernel",
-                "scope",
-                "link",
-                "src",
-                s.addrs[0],
-                "initrwnd",
-                &s.initrwnd.to_string(),
-            ]);
-            for (k, v) in s.sysctls {
-                must(
-                    "ip",
-                    &[
-                        "netns",
-                        "exec",
-                        s.ns,
-                        "sysctl",
-                        "-q",
-                        "-w",
-                        &format!("{k}={v}"),
-                    ],
-                );
-            }
+impl LiveNet {
+    pub fn create(prefix: &str, subnet: u8) -> LiveNet {
+        LiveNet {
+            net: Net::create(prefix, subnet),
+            port: 10025,
         }
-        net
     }
 
-    fn remove() {
-        for s in STACKS {
-            if Path::new("/run/netns").join(s.ns).exists() {
-                let _ = run("ip", &["netns", "del", s.ns]);
-            }
-            let _ = run("ip", &["link", "del", s.veth]);
-        }
-        let _ = run("ip", &["link", "del", BRIDGE]);
+    /// The interface a daemon captures on, and its filter.
+    pub fn capture(&self) -> (String, String) {
+        (self.net.bridge(), format!("tcp port {}", self.port))
     }
-}
 
-impl Drop for TestNet {
-    fn drop(&mut self) {
-        Self::remove();
+    /// The relay client's address: WIN's stack, from its second address,
+    /// which is in the trusted networks.
+    pub fn relay(&self) -> String {
+        self.net.addr(&WIN, 1)
+    }
+
+    /// swaks from the `i`-th address of stack `s`, to Postfix.
+    pub fn client(&self, s: &Stack, i: usize) -> Client {
+        Client::in_netns(
+            &self.net.ns(s),
+            &self.net.addr(s, i),
+            (&self.net.host(), self.port),
+        )
+    }
+
+    /// Connects from each namespace's first address to Postfix's port (a
+    /// listener of ours, before Postfix starts) until the link works; the
+    /// daemon sees these SYNs and so knows these hosts.
+    pub fn probe(&self) {
+        self.net.probe(self.port);
+    }
+
+    /// The stacks fingerprint as the tests expect (else the mail checks
+    /// would fail for a reason that has nothing to do with the policy).
+    /// `within`: how long the daemon may take to know a probed host.
+    pub fn check_fingerprints(&self, d: &Daemon, within: Duration) {
+        for s in STACKS {
+            let a = self.net.addr(s, 0);
+            let r = v3_query(&d.sock, &a, within);
+            let got = (genre_of(&r), r.link_type.as_string());
+            assert_eq!(
+                (r.status, got.0.as_str(), got.1.as_str()),
+                (v3::Status::Ok, s.os, s.link),
+                "namespace {} ({a}) does not fingerprint as expected with {}; it saw:\n{}",
+                self.net.ns(s),
+                d.name,
+                d.syn_of(&a)
+            );
+            eprintln!(
+                "{} {} {a}: {:?}\n{}",
+                d.name,
+                self.net.ns(s),
+                got,
+                d.syn_of(&a)
+            );
+        }
+    }
+
+    /// Postfix on the bridge address with the milter of `dir`; the relay
+    /// client is in mynetworks (and the service's trusted_networks), the
+    /// other namespaces are not.
+    pub fn postfix(&self, dir: &LiveDir) -> Mta {
+        Mta::start(
+            &format!("{}-mx", self.net.prefix),
+            None,
+            (&self.net.host(), self.port),
+            &[
+                format!("mynetworks = 127.0.0.1/32 {}/32", self.relay()),
+                format!("smtpd_milters = unix:{}", dir.milter_sock.display()),
+                "milter_default_action = accept".into(),
+            ],
+        )
+    }
+
+    /// The policy scenario over the v3 API (messages are subject-tagged
+    /// with `tag`): the Linux stack's mail is delivered with its genre and
+    /// link type (the forged copies replaced), the Windows stack is refused
+    /// at RCPT with `550 5.7.1 OS Blocked`, the relay client with the same
+    /// stack is accepted with its headers, and the unknown stack's mail
+    /// carries the link type only.
+    pub fn v3_scenario(&self, mta: &Mta, tag: &str) {
+        let (lin, win) = (self.client(&LIN, 0), self.client(&WIN, 0));
+        let (relay, unk) = (self.client(&WIN, 1), self.client(&UNK, 0));
+        let linux = format!("{tag}-linux");
+        expect_delivered(mta, &lin, &linux, true, Some(LIN.os), Some(LIN.link));
+        expect_blocked(&win, &format!("{tag}-windows"), true);
+        let relayed = format!("{tag}-relay");
+        expect_delivered(mta, &relay, &relayed, true, Some(WIN.os), Some(WIN.link));
+        let unknown = format!("{tag}-unknown");
+        expect_delivered(mta, &unk, &unknown, true, None, Some(UNK.link));
+    }
+
+    /// With the daemon stopped and `service` a milter asking its v3 socket:
+    /// mail still flows, unfingerprinted (and unblocked: on_p0f_error =
+    /// accept), and the service logs why.
+    pub fn v3_stopped_scenario(&self, mta: &Mta, service: &Service, tag: &str) {
+        let (lin, win) = (self.client(&LIN, 0), self.client(&WIN, 0));
+        expect_delivered(mta, &lin, &format!("{tag}-linux"), true, None, None);
+        expect_delivered(mta, &win, &format!("{tag}-windows"), true, None, None);
+        let log = service.log();
+        assert!(
+            log.lines().any(|l| l.contains("p0f unusable")
+                && l.contains(&lin.addr)
+                && l.contains("connect")),
+            "the service logs why it goes on unfingerprinted:\n{log}"
+        );
     }
 }
 
@@ -597,40 +510,6 @@ pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
     })
     .join()
     .expect("netns thread panicked")
-}
-
-/// Connects from each of `addrs` (namespace, source address) to
-/// `HOST:PORT` (a listener of ours, before Postfix starts) until the link
-/// works; the daemon sees these SYNs and so knows these hosts.
-pub fn probe_links(addrs: &[(&Stack, &str)]) {
-    let listener = TcpListener::bind((HOST, PORT))
-        .unwrap_or_else(|e| panic!("bind {HOST}:{PORT} (is something listening there?): {e}"));
-    listener.set_nonblocking(true).unwrap();
-    for &(s, addr) in addrs {
-        let t = Instant::now();
-        loop {
-            let from: SocketAddr = (addr.parse::<Ipv4Addr>().unwrap(), 0).into();
-            let ok = in_netns(s.ns, move || {
-                let to: SocketAddr = (HOST.parse::<Ipv4Addr>().unwrap(), PORT).into();
-                connect_from(from, to).is_ok()
-            });
-            while listener.accept().is_ok() {}
-            if ok {
-                break;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "namespace {} cannot reach {HOST}:{PORT} from {addr} over the bridge within 30 s",
-                s.ns
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-/// The first address of each namespace, for [`probe_links`].
-pub fn first_addrs() -> Vec<(&'static Stack, &'static str)> {
-    STACKS.iter().map(|&s| (s, s.addrs[0])).collect()
 }
 
 /// A TCP connection from `from` to `to` (2 s timeout).
@@ -719,7 +598,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `cmd` (which must capture on [`BRIDGE`] and serve the v3 API on
+    /// Starts `cmd` (which must capture on the test's bridge and serve the v3 API on
     /// `sock`) and waits until it has entered its event loop and its socket
     /// exists.
     pub fn start(name: &str, mut cmd: Command, sock: PathBuf, sock2: Option<PathBuf>) -> Daemon {
@@ -752,7 +631,7 @@ impl Daemon {
             let exited = d.child.try_wait().ok().flatten();
             assert!(
                 exited.is_none() && Instant::now() < end,
-                "{name} did not start on {BRIDGE} ({}; socket {} {})\nstdout:\n{}\nstderr:\n{}",
+                "{name} did not start ({}; socket {} {})\nstdout:\n{}\nstderr:\n{}",
                 match exited {
                     Some(st) => format!("exited: {st}"),
                     None => "no `Entered main event loop` within 30 s".into(),
@@ -767,16 +646,18 @@ impl Daemon {
         d
     }
 
-    /// This workspace's daemon, with a v3 and a v2 socket in `dir`.
-    pub fn start_rs(bin: &Path, dir: &Path) -> Daemon {
+    /// This workspace's daemon on `net`'s bridge, with a v3 and a v2
+    /// socket in `dir`.
+    pub fn start_rs(bin: &Path, dir: &Path, net: &LiveNet) -> Daemon {
+        let (iface, filter) = net.capture();
         let sock = dir.join("p0f.sock");
         let sock2 = dir.join("p0f2.sock");
         let mut cmd = Command::new(bin);
-        cmd.args(["-i", BRIDGE, "-s"])
+        cmd.args(["-i", &iface, "-s"])
             .arg(&sock)
             .arg("--api-v2")
             .arg(&sock2)
-            .arg(format!("tcp port {PORT}"));
+            .arg(filter);
         Daemon::start("p0f-rs", cmd, sock, Some(sock2))
     }
 
@@ -805,8 +686,8 @@ impl Daemon {
             .to_string()
     }
 
-    /// Prints the daemon's output and the service's and Postfix's logs when
-    /// the test fails (while the returned guard lives).
+    /// Prints the daemon's output when the test fails (while the returned
+    /// guard lives; Postfix and the service print their own logs).
     pub fn diagnostics(&self) -> Diagnostics {
         Diagnostics {
             name: self.name.clone(),
@@ -848,13 +729,11 @@ impl Drop for Diagnostics {
         let out = self.stdout.text();
         let lines: Vec<&str> = out.lines().collect();
         eprintln!(
-            "==== {} stderr:\n{}\n==== {} stdout (last 80 lines):\n{}\n==== {POSTFIX_LOG} (tail):\n{}\n==== {SERVICE_LOG} (tail):\n{}",
+            "==== {} stderr:\n{}\n==== {} stdout (last 80 lines):\n{}",
             self.name,
             self.stderr.text(),
             self.name,
             lines[lines.len().saturating_sub(80)..].join("\n"),
-            tail(POSTFIX_LOG, 40),
-            tail(SERVICE_LOG, 40)
         );
     }
 }
@@ -887,40 +766,16 @@ pub fn genre_of(r: &v3::Response) -> String {
     }
 }
 
-/// The stacks fingerprint as the tests expect (else the mail checks would
-/// fail for a reason that has nothing to do with the policy). `within`:
-/// how long the daemon may take to know a probed host.
-pub fn check_fingerprints(d: &Daemon, within: Duration) {
-    for s in STACKS {
-        let a = s.addrs[0];
-        let r = v3_query(&d.sock, a, within);
-        let got = (genre_of(&r), r.link_type.as_string());
-        assert_eq!(
-            (r.status, got.0.as_str(), got.1.as_str()),
-            (v3::Status::Ok, s.os, s.link),
-            "namespace {} ({a}) does not fingerprint as expected with {}; it saw:\n{}",
-            s.ns,
-            d.name,
-            d.syn_of(a)
-        );
-        eprintln!("{} {} {a}: {:?}\n{}", d.name, s.ns, got, d.syn_of(a));
-    }
-}
-
-pub fn client(s: &Stack, addr: &str) -> Client {
-    Client::in_netns(s.ns, addr, HOST)
-}
-
 /// The files of a live test: the blocked-OS list (`/windows/` and more),
-/// the service's config (the relay client trusted, `timeout_ms`), and where
-/// the milter socket goes.
+/// the service's config (the relay client trusted, `timeout_ms`), where
+/// the milter socket goes, and the service's log.
 pub struct LiveDir {
     pub dir: tempfile::TempDir,
     pub milter_sock: PathBuf,
 }
 
 impl LiveDir {
-    pub fn create(prefix: &str, timeout_ms: u64) -> LiveDir {
+    pub fn create(prefix: &str, timeout_ms: u64, net: &LiveNet) -> LiveDir {
         let dir = test_dir(prefix);
         std::fs::write(
             dir.path().join("p0f_blocked_operating_systems"),
@@ -929,7 +784,10 @@ impl LiveDir {
         .unwrap();
         std::fs::write(
             dir.path().join("mailpolicy.toml"),
-            format!("trusted_networks = [\"{RELAY}/32\"]\ntimeout_ms = {timeout_ms}\n"),
+            format!(
+                "trusted_networks = [\"{}/32\"]\ntimeout_ms = {timeout_ms}\n",
+                net.relay()
+            ),
         )
         .unwrap();
         let milter_sock = dir.path().join("milter.sock");
@@ -947,6 +805,7 @@ impl LiveDir {
         let _ = std::fs::remove_file(&ms);
         let dir = self.path();
         Service::start(
+            &dir.join("service.log"),
             &[
                 "--config".into(),
                 dir.join("mailpolicy.toml").display().to_string(),
@@ -964,66 +823,6 @@ impl LiveDir {
             &move || ms.exists(),
         )
     }
-
-    /// Postfix on the bridge address (and 127.0.0.1) with the milter; the
-    /// relay client is in mynetworks (and the service's trusted_networks),
-    /// the other namespaces are not.
-    pub fn postfix(&self) -> Postfix {
-        Postfix::start(
-            HOST,
-            &[
-                format!("inet_interfaces = 127.0.0.1, {HOST}"),
-                format!("mynetworks = 127.0.0.1/32 [::1]/128 {RELAY}/32"),
-                format!("smtpd_milters = unix:{}", self.milter_sock.display()),
-            ],
-        )
-    }
-}
-
-/// The policy scenario over the v3 API (messages are subject-tagged with
-/// `tag`): the Linux stack's mail is delivered with its genre and link type
-/// (the forged copies replaced), the Windows stack is refused at RCPT with
-/// `550 5.7.1 OS Blocked`, the relay client with the same stack is
-/// accepted with its headers, and the unknown stack's mail carries the link
-/// type only.
-pub fn v3_scenario(tag: &str) {
-    let lin = client(&LIN, LIN.addrs[0]);
-    let win = client(&WIN, WIN.addrs[0]);
-    let relay = client(&WIN, RELAY);
-    let unk = client(&UNK, UNK.addrs[0]);
-    expect_delivered(
-        &lin,
-        &format!("{tag}-linux"),
-        true,
-        Some(LIN.os),
-        Some(LIN.link),
-    );
-    expect_blocked(&win, &format!("{tag}-windows"), true);
-    expect_delivered(
-        &relay,
-        &format!("{tag}-relay"),
-        true,
-        Some(WIN.os),
-        Some(WIN.link),
-    );
-    expect_delivered(&unk, &format!("{tag}-unknown"), true, None, Some(UNK.link));
-}
-
-/// With the daemon stopped and a milter asking its v3 socket: mail still
-/// flows, unfingerprinted (and unblocked: on_p0f_error = accept), and the
-/// service logs why.
-pub fn v3_stopped_scenario(tag: &str) {
-    let lin = client(&LIN, LIN.addrs[0]);
-    let win = client(&WIN, WIN.addrs[0]);
-    expect_delivered(&lin, &format!("{tag}-linux"), true, None, None);
-    expect_delivered(&win, &format!("{tag}-windows"), true, None, None);
-    let log = std::fs::read_to_string(SERVICE_LOG).unwrap_or_default();
-    assert!(
-        log.lines().any(|l| l.contains("p0f unusable")
-            && l.contains(LIN.addrs[0])
-            && l.contains("connect")),
-        "the service logs why it goes on unfingerprinted:\n{log}"
-    );
 }
 
 /// The `p0f` binary of crate p0f-cli, built (or brought up to date) with
