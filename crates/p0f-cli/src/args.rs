@@ -161,7 +161,7 @@ pub(crate) struct Cli {
     /// Most connections and hosts tracked [default: 1000,10000]
     #[arg(short = 'm', value_name = "C,H", value_parser = parse_limits, help_heading = "Performance-related options")]
     limits: Option<(u32, u32)>,
-    /// Live capture: size of the kernel's capture ring in MiB, 1-1024 [default: 32]
+    /// Live capture: size of the kernel's capture ring in MiB, 1-1024 (kernel memory, never swapped out) [default: 32]
     #[arg(long = "capture-buffer", value_name = "MIB",
           value_parser = clap::value_parser!(u32).range(1..=1024),
           help_heading = "Performance-related options")]

@@ -491,7 +491,7 @@ impl Collector for DaemonCollector {
         gauge(
             &mut enc,
             "p0f_capture_buffer_bytes",
-            "Kernel memory asked of libpcap for the capture ring (--capture-buffer): locked, never swapped out.",
+            "Kernel memory asked of libpcap for the capture ring (--capture-buffer), never swapped out.",
             load(&m.ring_bytes),
         )?;
         gauge(
