@@ -258,6 +258,10 @@ pub fn default_interface() -> Result<String, LiveError> {
         .ok_or_else(|| LiveError::Pcap("no capture interface found (try -L)".into()))
 }
 
+/// libpcap's TPACKET_V3 block: one `MAXIMUM_SNAPLEN`, whatever the snap
+/// length, so a ring holds its size over this many blocks.
+pub const BLOCK_BYTES: u32 = 256 << 10;
+
 /// The capture ring's default size in MiB: 128 of libpcap's 256 KiB blocks
 /// (see the module documentation for why the block count matters).
 pub const DEFAULT_BUFFER_MIB: u32 = 32;
@@ -278,6 +282,16 @@ pub struct LiveOptions {
     /// (`pcap_set_timeout`): the upper bound on capture latency, and with
     /// the ring's block count the longest stall a light load survives.
     pub block_timeout_ms: i32,
+}
+
+impl LiveOptions {
+    /// How long a stall of the reader the ring survives while traffic
+    /// fills less than a block per timeout: the kernel retires a block at
+    /// every timeout however little it holds, so *blocks x timeout*.
+    pub fn stall_tolerance_ms(&self) -> u64 {
+        let blocks = self.buffer_bytes.max(0) as u64 / u64::from(BLOCK_BYTES);
+        blocks * self.block_timeout_ms.max(1) as u64
+    }
 }
 
 impl Default for LiveOptions {
@@ -551,5 +565,22 @@ impl Drop for LiveCapture {
     fn drop(&mut self) {
         // SAFETY: the handle is closed once.
         unsafe { (self.api.close)(self.p) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_survives_blocks_times_timeout() {
+        // 128 blocks x 5 ms: bench/capture-stall.sh measured 633 ms.
+        assert_eq!(LiveOptions::default().stall_tolerance_ms(), 640);
+        let old = LiveOptions {
+            buffer_bytes: 16 << 20,
+            block_timeout_ms: 1,
+            ..LiveOptions::default()
+        };
+        assert_eq!(old.stall_tolerance_ms(), 64);
     }
 }

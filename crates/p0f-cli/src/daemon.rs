@@ -73,6 +73,16 @@ impl Sink for LiveSink<'_> {
     }
 }
 
+/// The capture handle's options, from the command line.
+fn live_options(args: &Args) -> LiveOptions {
+    LiveOptions {
+        promiscuous: args.promisc,
+        buffer_bytes: args.capture_buffer_bytes as i32,
+        block_timeout_ms: args.capture_timeout_ms as i32,
+        ..LiveOptions::default()
+    }
+}
+
 fn open_capture(args: &Args, console: &mut dyn Write) -> Result<LiveCapture, String> {
     let (iface, default) = match &args.iface {
         Some(i) => (i.clone(), false),
@@ -81,13 +91,7 @@ fn open_capture(args: &Args, console: &mut dyn Write) -> Result<LiveCapture, Str
             true,
         ),
     };
-    let opts = LiveOptions {
-        promiscuous: args.promisc,
-        buffer_bytes: args.capture_buffer_bytes as i32,
-        block_timeout_ms: args.capture_timeout_ms as i32,
-        ..LiveOptions::default()
-    };
-    let mut cap = LiveCapture::open(&iface, &opts).map_err(|e| e.to_string())?;
+    let mut cap = LiveCapture::open(&iface, &live_options(args)).map_err(|e| e.to_string())?;
     let _ = writeln!(
         console,
         "[+] Intercepting traffic on {}interface '{iface}'.",
@@ -214,10 +218,7 @@ pub fn run(args: &Args, db: Database, console: &mut Console) -> Result<(), Strin
     });
     let engine = Engine::new(db.clone(), cfg, cap.link_type());
     let shared = Arc::new(Shared::new(State { engine, conns }));
-    shared.metrics.capture_ring(
-        u64::from(args.capture_buffer_bytes),
-        args.capture_timeout_ms,
-    );
+    shared.metrics.capture_ring(&live_options(args));
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

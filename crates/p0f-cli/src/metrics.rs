@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{header, Request, Response, StatusCode};
-use p0f_capture::CaptureStats;
+use p0f_capture::{CaptureStats, LiveOptions};
 use p0f_engine::{Observation, Verdict};
 use p0f_sigdb::Database;
 use prometheus_client::collector::Collector;
@@ -91,14 +91,12 @@ pub struct Metrics {
     clients_open: AtomicI64,
     clients_refused: AtomicU64,
     started: SystemTime,
-    /// The capture ring as opened: bytes and block timeout (ms); 0 before.
+    /// The capture ring as opened: bytes, block timeout and the stall it
+    /// survives (ms); 0 before.
     ring_bytes: AtomicU64,
     ring_timeout_ms: AtomicU32,
+    ring_stall_ms: AtomicU64,
 }
-
-/// libpcap's TPACKET_V3 block: one `MAXIMUM_SNAPLEN` (256 KiB), whatever
-/// the snap length, so the ring's block count is its size over this.
-const PCAP_BLOCK_BYTES: u64 = 256 << 10;
 
 /// A libpcap counter (32 bits, may wrap) kept as a 64-bit total.
 #[derive(Default)]
@@ -171,23 +169,18 @@ impl Metrics {
             started: SystemTime::now(),
             ring_bytes: AtomicU64::new(0),
             ring_timeout_ms: AtomicU32::new(0),
+            ring_stall_ms: AtomicU64::new(0),
         }
     }
 
     /// The capture ring the daemon asked libpcap for.
-    pub fn capture_ring(&self, bytes: u64, block_timeout_ms: u32) {
-        self.ring_bytes.store(bytes, Ordering::Relaxed);
-        self.ring_timeout_ms
-            .store(block_timeout_ms, Ordering::Relaxed);
-    }
-
-    /// How long a stall the ring survives when traffic is light: the kernel
-    /// retires a block at every timeout however little it holds, so the
-    /// ring lasts *blocks x timeout* (docs/daemon.md measures it).
-    fn ring_stall_seconds(&self) -> f64 {
-        let blocks = self.ring_bytes.load(Ordering::Relaxed) / PCAP_BLOCK_BYTES;
-        let timeout_ms = self.ring_timeout_ms.load(Ordering::Relaxed);
-        (blocks * u64::from(timeout_ms)) as f64 / 1000.0
+    pub fn capture_ring(&self, ring: &LiveOptions) {
+        let ms = ring.block_timeout_ms.max(1) as u32;
+        self.ring_bytes
+            .store(ring.buffer_bytes.max(0) as u64, Ordering::Relaxed);
+        self.ring_timeout_ms.store(ms, Ordering::Relaxed);
+        self.ring_stall_ms
+            .store(ring.stall_tolerance_ms(), Ordering::Relaxed);
     }
 
     /// A packet arrived with this capture time (libpcap's wall clock).
@@ -504,7 +497,7 @@ impl Collector for DaemonCollector {
             &mut enc,
             "p0f_capture_stall_tolerance_seconds",
             "How long the daemon may stop reading before the ring overflows, while traffic fills less than one 256 KiB block per timeout: blocks x timeout (busier links fill blocks sooner).",
-            m.ring_stall_seconds(),
+            load(&m.ring_stall_ms) as f64 / 1000.0,
         )?;
         gauge(
             &mut enc,
@@ -758,7 +751,7 @@ mod tests {
     #[test]
     fn ring_gauges_report_the_stall_the_ring_survives() {
         let (shared, e) = endpoint();
-        shared.metrics.capture_ring(32 << 20, 5);
+        shared.metrics.capture_ring(&LiveOptions::default());
         let (_, metrics) = get(&e, "/metrics");
         assert!(
             metrics.contains("\np0f_capture_buffer_bytes 33554432\n"),
@@ -774,7 +767,11 @@ mod tests {
             "{metrics}"
         );
 
-        shared.metrics.capture_ring(16 << 20, 1);
+        shared.metrics.capture_ring(&LiveOptions {
+            buffer_bytes: 16 << 20,
+            block_timeout_ms: 1,
+            ..LiveOptions::default()
+        });
         let (_, metrics) = get(&e, "/metrics");
         assert!(
             metrics.contains("\np0f_capture_stall_tolerance_seconds 0.064\n"),
